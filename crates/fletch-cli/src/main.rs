@@ -1,0 +1,61 @@
+//! `fletch`: one binary for jobs, SQL, and the Ballista scheduler and executors.
+
+mod args;
+mod jobs_cmd;
+mod run_cmd;
+mod sql_cmd;
+
+use clap::Parser;
+use fletch_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
+use fletch_engine::{Error, Result};
+
+use args::{Cli, Cmd};
+
+fn main() {
+    let cli = Cli::parse();
+    let default_log = match cli.cmd {
+        Cmd::Scheduler { .. } | Cmd::Executor { .. } => "info",
+        _ => "warn",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
+    // Ballista's scheduler needs deep stacks for large plans (as its own binary sets).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = runtime.block_on(dispatch(cli)) {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    let quiet = cli.quiet;
+    match cli.cmd {
+        Cmd::Scheduler { bind, external_host, flight_sql } => {
+            cluster::run_scheduler(SchedulerOptions { bind, external_host, flight_sql }).await
+        }
+        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks } => {
+            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks }).await
+        }
+        Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
+        Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
+        Cmd::Jobs => {
+            print!("{}", jobs_cmd::listing());
+            Ok(())
+        }
+        Cmd::Quickstart { dir } => {
+            let runs = fletch_jobs::quickstart::run(&dir, quiet).await?;
+            println!("quickstart finished; sample data and outputs are under {}", dir.display());
+            for run in runs {
+                println!("{}:", run.job);
+                for out in run.outputs {
+                    println!("  {}", run_cmd::describe(&out));
+                }
+            }
+            Ok(())
+        }
+    }
+    .map_err(|e: Error| e)
+}

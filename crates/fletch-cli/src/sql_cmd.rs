@@ -1,0 +1,122 @@
+//! `fletch sql`: SQL files, inline SQL or an interactive prompt, embedded or on a cluster.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::prelude::SessionContext;
+use fletch_engine::params::Params;
+use fletch_engine::progress::Progress;
+use fletch_engine::script::Script;
+use fletch_engine::session::{self, Mode};
+use fletch_engine::{Error, Location, Result, catalog};
+
+use crate::args::{Format, SqlArgs};
+
+pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
+    let mut params = Params::default();
+    for p in &args.param {
+        params.set_assignment(p)?;
+    }
+    let ctx = session::connect(&Mode::from_scheduler(args.scheduler.as_deref())).await?;
+    if let Some(root) = &args.data_root {
+        let root = Location::parse("--data-root", root)?;
+        for t in catalog::register_all_inputs(&ctx, &root).await? {
+            if !quiet {
+                eprintln!("table {} ({} files under {})", t.name, t.files, t.location);
+            }
+        }
+    }
+    let shell = Shell { ctx, params, format: args.format, progress: Progress::new(quiet) };
+    if args.file.is_empty() && args.command.is_empty() {
+        return shell.interactive().await;
+    }
+    for path in &args.file {
+        let sql = std::fs::read_to_string(path)
+            .map_err(|e| Error::input(format!("-f: cannot read {}: {e}", path.display())))?;
+        shell.run_script(&path.display().to_string(), &sql).await?;
+    }
+    for (i, sql) in args.command.iter().enumerate() {
+        shell.run_script(&format!("-c #{}", i + 1), sql).await?;
+    }
+    Ok(())
+}
+
+struct Shell {
+    ctx: SessionContext,
+    params: Params,
+    format: Format,
+    progress: Progress,
+}
+
+impl Shell {
+    async fn run_script(&self, source: &str, sql: &str) -> Result<()> {
+        let script = Script::parse(source, sql)?;
+        for i in 0..script.len() {
+            let step = self.progress.step(&format!("{source} statement {}", i + 1));
+            let batches = script.statement(&self.ctx, i, &self.params).await?.collect().await?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            print_batches(&batches, self.format)?;
+            step.done(Some(rows as u64));
+        }
+        Ok(())
+    }
+
+    /// Reads statements ending in `;`; errors are shown and the prompt continues.
+    async fn interactive(&self) -> Result<()> {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            let mut sql = String::new();
+            stdin.lock().read_to_string(&mut sql).map_err(|e| Error::io(format!("stdin: {e}")))?;
+            return self.run_script("stdin", &sql).await;
+        }
+        let mut buffer = String::new();
+        prompt(&buffer);
+        for line in stdin.lock().lines() {
+            let line = line.map_err(|e| Error::io(format!("stdin: {e}")))?;
+            if buffer.is_empty() && matches!(line.trim(), "\\q" | "quit" | "exit") {
+                break;
+            }
+            buffer.push_str(&line);
+            buffer.push('\n');
+            if line.trim_end().ends_with(';') {
+                if let Err(e) = self.run_script("input", &buffer).await {
+                    eprintln!("error: {e}");
+                }
+                buffer.clear();
+            }
+            prompt(&buffer);
+        }
+        Ok(())
+    }
+}
+
+fn prompt(buffer: &str) {
+    print!("{}", if buffer.is_empty() { "fletch> " } else { "   ...> " });
+    let _ = std::io::stdout().flush();
+}
+
+fn print_batches(batches: &[RecordBatch], format: Format) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| Error::io(format!("stdout: {e}"));
+    match format {
+        Format::Table => {
+            if batches.iter().any(|b| b.num_columns() > 0) {
+                writeln!(out, "{}", pretty_format_batches(batches)?).map_err(io)?;
+            }
+        }
+        Format::Csv => {
+            let mut w = datafusion::arrow::csv::Writer::new(&mut out);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        Format::Json => {
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
+            w.write_batches(&batches.iter().collect::<Vec<_>>())?;
+            w.finish()?;
+            writeln!(out).map_err(io)?;
+        }
+    }
+    Ok(())
+}

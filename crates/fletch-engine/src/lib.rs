@@ -1,0 +1,18 @@
+//! The machinery every fletch job stands on: sessions (embedded or on a
+//! Ballista cluster), the scheduler and executor processes, object stores,
+//! the catalog of input tables, SQL scripts with typed parameters, progress
+//! output and atomic output writers.
+
+pub mod catalog;
+pub mod cluster;
+pub mod error;
+pub mod location;
+pub mod output;
+pub mod params;
+pub mod progress;
+pub mod script;
+pub mod session;
+pub mod stores;
+
+pub use error::{Error, Result};
+pub use location::Location;

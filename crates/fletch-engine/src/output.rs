@@ -1,0 +1,178 @@
+//! Atomic output writers. A job that fails or is killed before the commit of
+//! an output leaves the previous version of that output untouched, and no
+//! partial files where consumers look.
+//!
+//! - JSON: each file is one `put`, atomic on every store (the local store
+//!   writes a temporary file and renames it).
+//! - Parquet tables: written in full under `<output-root>/.fletch-staging/`,
+//!   then swapped in. On local disks the swap is two directory renames; on
+//!   object stores it is a rename per object followed by removal of the old
+//!   objects, so a reader listing during those milliseconds can see a mix.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::UInt64Type;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::error::{Error, Result};
+use crate::location::{Location, key_of};
+
+/// Hidden folder under the output root for outputs not yet committed.
+pub const STAGING_DIR: &str = ".fletch-staging";
+
+/// One committed output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub url: String,
+    pub rows: Option<u64>,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Writes `<prefix><base>.json` and its dated copy `<prefix><base><date>.json`
+/// under `root`, with identical content. The dated copy goes first, so the
+/// undated file (what consumers poll) never points at a date that failed.
+pub async fn write_json(
+    root: &Location,
+    prefix: &str,
+    base: &str,
+    date: &str,
+    value: &serde_json::Value,
+) -> Result<Vec<Written>> {
+    let body = serde_json::to_vec(value).map_err(|e| Error::io(format!("cannot encode {base}.json: {e}")))?;
+    let store = root.store()?;
+    let mut written = Vec::new();
+    for name in [format!("{prefix}{base}{date}.json"), format!("{prefix}{base}.json")] {
+        let url = root.file_url(&name);
+        store
+            .put(&key_of(&url), PutPayload::from(body.clone()))
+            .await
+            .map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+        written.push(Written { url: url.to_string(), rows: None, files: 1, bytes: body.len() as u64 });
+    }
+    Ok(written)
+}
+
+/// Writes `df` as the Parquet table `root/<table>/`, Hive-partitioned by
+/// `partition_by`, replacing any previous version only once it is complete.
+pub async fn write_table(df: DataFrame, root: &Location, table: &str, partition_by: &[String]) -> Result<Written> {
+    let staging = root.join(&format!("{STAGING_DIR}/{}", unique_name(table)));
+    let target = root.join(table);
+    let options = DataFrameWriteOptions::new().with_partition_by(partition_by.to_vec());
+    let rows = match df.write_parquet(staging.as_str(), options, None).await {
+        Ok(batches) => batches
+            .iter()
+            .filter_map(|b| b.column_by_name("count"))
+            .map(|c| c.as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+            .sum(),
+        Err(e) => {
+            remove_tree(&staging).await;
+            return Err(Error::Engine(e));
+        }
+    };
+    if let Err(e) = commit(&staging, &target).await {
+        remove_tree(&staging).await;
+        return Err(e);
+    }
+    let (files, bytes) = usage(&target).await?;
+    Ok(Written { url: target.to_string(), rows: Some(rows), files, bytes })
+}
+
+/// A name no other run in this or another process will pick.
+fn unique_name(table: &str) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{}-{nanos}-{}",
+        table.replace('/', "_"),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn commit(staging: &Location, target: &Location) -> Result<()> {
+    if let (Some(from), Some(to)) = (staging.local_path(), target.local_path()) {
+        return commit_local(&from, &to);
+    }
+    let store = staging.store()?;
+    let new_keys = list_keys(store.as_ref(), &staging.prefix()).await?;
+    let old_keys = list_keys(store.as_ref(), &target.prefix()).await?;
+    let mut committed = std::collections::HashSet::new();
+    for key in &new_keys {
+        let rel = relative(&staging.prefix(), key);
+        let dest = key_of(&target.file_url(&rel));
+        store.rename(key, &dest).await.map_err(|e| Error::io(format!("cannot commit {target}: {e}")))?;
+        committed.insert(dest);
+    }
+    for key in old_keys.iter().filter(|k| !committed.contains(*k)) {
+        store.delete(key).await.map_err(|e| Error::io(format!("cannot replace {target}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn commit_local(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    let io = |what: &str, e: std::io::Error| Error::io(format!("cannot commit {}: {what}: {e}", to.display()));
+    if !from.exists() {
+        // Nothing was written (an empty result without partitions still makes
+        // a file, so this means an empty partitioned result): commit an empty table.
+        std::fs::create_dir_all(from).map_err(|e| io("create", e))?;
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io("create parent", e))?;
+    }
+    let old = from.with_extension("old");
+    let had_old = to.exists();
+    if had_old {
+        std::fs::rename(to, &old).map_err(|e| io("move old version aside", e))?;
+    }
+    if let Err(e) = std::fs::rename(from, to) {
+        if had_old {
+            let _ = std::fs::rename(&old, to);
+        }
+        return Err(io("move new version in", e));
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).map_err(|e| io("remove old version", e))?;
+    }
+    Ok(())
+}
+
+async fn list_keys(store: &dyn ObjectStore, prefix: &Path) -> Result<Vec<Path>> {
+    Ok(store.list(Some(prefix)).map_ok(|m| m.location).try_collect().await?)
+}
+
+fn relative(prefix: &Path, path: &Path) -> String {
+    path.prefix_match(prefix)
+        .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+        .unwrap_or_default()
+}
+
+/// Files and bytes under a location.
+pub async fn usage(location: &Location) -> Result<(usize, u64)> {
+    let store = location.store()?;
+    let metas: Vec<_> = store.list(Some(&location.prefix())).try_collect().await?;
+    Ok((metas.len(), metas.iter().map(|m| m.size).sum()))
+}
+
+/// Best effort: staging leftovers are hidden and harmless, so failures are only logged.
+async fn remove_tree(location: &Location) {
+    let result = async {
+        let store = location.store()?;
+        for key in list_keys(store.as_ref(), &location.prefix()).await? {
+            store.delete(&key).await?;
+        }
+        if let Some(dir) = location.local_path() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Ok::<_, Error>(())
+    };
+    if let Err(e) = result.await {
+        log::warn!("could not remove staging data {location}: {e}");
+    }
+}

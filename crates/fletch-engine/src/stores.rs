@@ -1,0 +1,103 @@
+//! Object stores by URL scheme, created on first use, so that every process
+//! (client, scheduler, executor) resolves the same URLs the same way.
+//!
+//! - `file://` (and plain paths): the local file system.
+//! - `s3://bucket/...`: Amazon S3 or any S3-compatible server, configured by the
+//!   standard `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
+//!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...). An
+//!   `http://` endpoint turns on plain HTTP, for local test servers.
+//! - `memory://name/...`: an in-memory store shared by the whole process
+//!   (embedded runs and tests; a cluster's processes do not share it).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use url::Url;
+
+/// The process-wide registry; every session's runtime uses it.
+pub fn registry() -> Arc<StoreRegistry> {
+    static REGISTRY: LazyLock<Arc<StoreRegistry>> = LazyLock::new(Default::default);
+    REGISTRY.clone()
+}
+
+#[derive(Debug, Default)]
+pub struct StoreRegistry {
+    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+/// Stores are shared per scheme and authority (`s3://bucket`, `memory://name`).
+fn store_key(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), &url[url::Position::BeforeHost..url::Position::AfterPort])
+}
+
+fn open_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    match url.scheme() {
+        "file" => Ok(Arc::new(LocalFileSystem::new())),
+        "memory" => Ok(Arc::new(InMemory::new())),
+        "s3" => {
+            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
+                DataFusionError::Configuration(format!("s3 URL without a bucket: {url}"))
+            })?;
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+                builder = builder
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    .with_endpoint(endpoint);
+            }
+            let s3 = builder.build().map_err(|e| {
+                DataFusionError::Configuration(format!("cannot configure S3 for {url}: {e}"))
+            })?;
+            Ok(Arc::new(s3))
+        }
+        other => Err(DataFusionError::Configuration(format!(
+            "unsupported URL scheme `{other}` in {url}; use a local path, file://, s3:// or memory://"
+        ))),
+    }
+}
+
+impl ObjectStoreRegistry for StoreRegistry {
+    fn register_store(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+        self.stores.write().expect("store registry lock").insert(store_key(url), store)
+    }
+
+    fn get_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        let key = store_key(url);
+        if let Some(store) = self.stores.read().expect("store registry lock").get(&key) {
+            return Ok(store.clone());
+        }
+        let mut stores = self.stores.write().expect("store registry lock");
+        if let Some(store) = stores.get(&key) {
+            return Ok(store.clone());
+        }
+        let store = open_store(url)?;
+        stores.insert(key, store.clone());
+        Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_stores_are_shared_by_name() {
+        let reg = StoreRegistry::default();
+        let a = reg.get_store(&Url::parse("memory://m/x/").unwrap()).unwrap();
+        let b = reg.get_store(&Url::parse("memory://m/y/z").unwrap()).unwrap();
+        let c = reg.get_store(&Url::parse("memory://other/").unwrap()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn unknown_schemes_are_named() {
+        let err = StoreRegistry::default().get_store(&Url::parse("gs://b/x").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("unsupported URL scheme `gs`"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The fletch jobs. Each module is one job: its typed parameters, the SQL
+//! steps it runs (from `sql/<job>/`), the few steps that need driver-side
+//! Rust, and the outputs it declares. [`framework`] holds what they share.
+
+pub mod framework;
+pub mod quickstart;
+pub mod sql_file;
+
+pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
+
+/// Every job, in the order `fletch jobs` lists them.
+pub fn all() -> Vec<&'static dyn Job> {
+    vec![&sql_file::SqlFile]
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Job> {
+    all().into_iter().find(|j| j.name() == name)
+}
