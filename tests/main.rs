@@ -1,1 +1,8 @@
+//! Integration tests of the `fletch` binary: one test binary for the whole
+//! workspace, since each one links DataFusion again.
 
+mod cli_errors;
+mod distributed;
+mod jobs;
+mod s3;
+mod support;

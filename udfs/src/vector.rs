@@ -142,3 +142,37 @@ impl Accumulator for VectorSumAccumulator {
         size_of_val(self) + self.sum.as_ref().map_or(0, |s| s.capacity() * 8)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::prelude::SessionContext;
+
+    async fn run(sql: &str) -> datafusion::error::Result<String> {
+        let ctx = SessionContext::new();
+        ctx.register_udaf((*super::vector_sum_udaf()).clone());
+        let batches = ctx.sql(sql).await?.collect().await?;
+        Ok(pretty_format_batches(&batches)?.to_string())
+    }
+
+    #[tokio::test]
+    async fn sums_element_wise_per_group() {
+        let out = run(
+            "SELECT g, vector_sum(v) AS s FROM (VALUES \
+             (1, [1, 2]), (1, [10, 20]), (1, NULL), (2, [0.5, NULL]), (3, NULL)) t(g, v) \
+             GROUP BY g ORDER BY g",
+        )
+        .await
+        .unwrap();
+        let rows: Vec<_> = out.lines().skip(3).take(3).collect();
+        assert_eq!(rows, ["| 1 | [11.0, 22.0] |", "| 2 | [0.5, 0.0]   |", "| 3 |              |"]);
+    }
+
+    #[tokio::test]
+    async fn different_lengths_are_an_error() {
+        let e = run("SELECT vector_sum(v) FROM (VALUES ([1.0, 2.0]), ([1.0])) t(v)").await.unwrap_err();
+        assert!(e.to_string().contains("vector_sum: lists of different lengths in one group (2 and 1)"), "{e}");
+        let e = run("SELECT vector_sum(v) FROM (VALUES ('a')) t(v)").await.unwrap_err();
+        assert!(e.to_string().contains("vector_sum expects one list of numbers"), "{e}");
+    }
+}

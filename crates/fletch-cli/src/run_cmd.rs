@@ -14,6 +14,7 @@ fn flag(spec: &ParamSpec) -> Arg {
     let arg = Arg::new(spec.name)
         .long(spec.name)
         .value_name(spec.ty.name().to_uppercase())
+        .allow_negative_numbers(true)
         .help(spec.help);
     if spec.repeated { arg.action(ArgAction::Append) } else { arg.action(ArgAction::Set) }
 }

@@ -2,7 +2,12 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 use fletch_engine::params::Params;
@@ -96,6 +101,27 @@ fn prompt(buffer: &str) {
     let _ = std::io::stdout().flush();
 }
 
+/// CSV has no lists or structs: write them as the table format shows them.
+fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
+    let options = FormatOptions::default();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.data_type().is_nested() {
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+            let text: StringArray = (0..column.len())
+                .map(|i| column.is_valid(i).then(|| formatter.value(i).to_string()))
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text));
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
 fn print_batches(batches: &[RecordBatch], format: Format) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let io = |e: std::io::Error| Error::io(format!("stdout: {e}"));
@@ -108,7 +134,7 @@ fn print_batches(batches: &[RecordBatch], format: Format) -> Result<()> {
         Format::Csv => {
             let mut w = datafusion::arrow::csv::Writer::new(&mut out);
             for b in batches {
-                w.write(b)?;
+                w.write(&nested_as_text(b)?)?;
             }
         }
         Format::Json => {

@@ -19,9 +19,13 @@ pub struct InputTable {
     pub partition_cols: Vec<String>,
 }
 
-/// Parquet files, skipping hidden and marker files (`_SUCCESS`, `.crc`, staging dirs).
+/// Parquet files directly in the table folder or in `k=v` partition folders,
+/// skipping hidden and marker files (`_SUCCESS`, `.crc`, staging folders).
 fn is_data_file(rel: &str) -> bool {
-    rel.ends_with(".parquet") && !rel.split('/').any(|part| part.starts_with(['.', '_']))
+    let (dirs, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+    file.ends_with(".parquet")
+        && !file.starts_with(['.', '_'])
+        && (dirs.is_empty() || dirs.split('/').all(|d| d.contains('=') && !d.starts_with(['.', '_'])))
 }
 
 /// `k=v` directory names between the table folder and the file.
@@ -30,27 +34,34 @@ fn partition_cols(rel: &str) -> Vec<String> {
     dirs.split('/').filter_map(|d| d.split_once('=').map(|(k, _)| k.to_string())).collect()
 }
 
+/// The data files of the table folder at `location`, relative to it.
+async fn table_files(name: &str, location: &Location) -> Result<Vec<String>> {
+    let prefix = location.prefix();
+    let listed: Vec<String> = location
+        .store()?
+        .list(Some(&prefix))
+        .map_ok(|meta| relative(&prefix, &meta.location))
+        .try_collect()
+        .await
+        .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?;
+    Ok(listed.into_iter().filter(|rel| is_data_file(rel)).collect())
+}
+
 /// Registers `data_root/<name>/` as table `name`.
 /// A missing or empty folder is an error naming the table and the path searched.
 pub async fn register_input(ctx: &SessionContext, data_root: &Location, name: &str) -> Result<InputTable> {
     let location = data_root.join(name);
-    let store = location.store()?;
-    let prefix = location.prefix();
-    let files: Vec<String> = store
-        .list(Some(&prefix))
-        .map_ok(|meta| relative(&prefix, &meta.location))
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?
-        .into_iter()
-        .filter(|rel| is_data_file(rel))
-        .collect();
-    let Some(first) = files.first() else {
+    let files = table_files(name, &location).await?;
+    if files.is_empty() {
         return Err(Error::input(format!(
             "input table `{name}` not found: no Parquet files under {location}"
         )));
-    };
-    let cols = partition_cols(first);
+    }
+    register_files(ctx, name, location, &files).await
+}
+
+async fn register_files(ctx: &SessionContext, name: &str, location: Location, files: &[String]) -> Result<InputTable> {
+    let cols = partition_cols(&files[0]);
     let options = ParquetReadOptions::default()
         .table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
     ctx.register_parquet(name, location.as_str(), options)
@@ -65,24 +76,21 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
     if let Some(dir) = data_root.local_path().filter(|d| !d.is_dir()) {
         return Err(Error::input(format!("--data-root: {} is not a directory", dir.display())));
     }
-    let store = data_root.store()?;
-    let listing = store
+    let listing = data_root
+        .store()?
         .list_with_delimiter(Some(&data_root.prefix()))
         .await
         .map_err(|e| Error::input(format!("--data-root: cannot list {data_root}: {e}")))?;
     let mut tables = Vec::new();
     for dir in listing.common_prefixes {
-        let Some(name) = dir.filename().map(str::to_string) else { continue };
-        if name.starts_with(['.', '_']) {
+        let Some(name) = dir.filename().filter(|n| !n.starts_with(['.', '_'])) else { continue };
+        let location = data_root.join(name);
+        let files = table_files(name, &location).await?;
+        if files.is_empty() {
+            log::info!("{location} holds no Parquet table; not registered");
             continue;
         }
-        match register_input(ctx, data_root, &name).await {
-            Ok(t) => tables.push(t),
-            Err(Error::Input(msg)) if msg.contains("no Parquet files") => {
-                log::info!("skipping {name}: {msg}")
-            }
-            Err(e) => return Err(e),
-        }
+        tables.push(register_files(ctx, name, location, &files).await?);
     }
     Ok(tables)
 }
@@ -102,8 +110,26 @@ mod tests {
         assert_eq!(partition_cols("day=2020-01-07/did_bucket=1/part-0.parquet"), ["day", "did_bucket"]);
         assert!(partition_cols("part-0.parquet").is_empty());
         assert!(is_data_file("a=1/x.parquet"));
+        assert!(is_data_file("x.parquet"));
+        // A folder of tables is not itself a table.
+        assert!(!is_data_file("daily_addons/x.parquet"));
         assert!(!is_data_file("_SUCCESS"));
         assert!(!is_data_file(".staging/x.parquet"));
         assert!(!is_data_file("x.parquet.crc"));
+    }
+}
+
+#[cfg(test)]
+mod registration_tests {
+    use super::*;
+    use crate::session::{Mode, connect};
+
+    #[tokio::test]
+    async fn missing_tables_name_the_table_and_the_path() {
+        let ctx = connect(&Mode::Embedded).await.unwrap();
+        let root = Location::parse("--data-root", "memory://catalog-test/data").unwrap();
+        let e = register_input(&ctx, &root, "clients_daily").await.unwrap_err();
+        assert_eq!(e.to_string(), "input table `clients_daily` not found: no Parquet files under memory://catalog-test/data/clients_daily/");
+        assert_eq!(e.exit_code(), 1);
     }
 }

@@ -176,3 +176,81 @@ async fn remove_tree(location: &Location) {
         log::warn!("could not remove staging data {location}: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+    use crate::catalog::register_input;
+    use crate::session::{Mode, connect};
+
+    async fn table(ctx: &SessionContext, sql: &str) -> DataFrame {
+        ctx.sql(sql).await.unwrap()
+    }
+
+    async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// Write, replace, read back: the same on the local disk and on an object store.
+    async fn replace_and_read(root: Location) {
+        let ctx = connect(&Mode::Embedded).await.unwrap();
+        let v1 = table(&ctx, "SELECT * FROM (VALUES ('a', 1), ('b', 2), ('b', 3)) t(k, v)").await;
+        let w = write_table(v1, &root, "t", &["k".to_string()]).await.unwrap();
+        assert_eq!((w.rows, w.files), (Some(3), 2), "{w:?}");
+        let v2 = table(&ctx, "SELECT * FROM (VALUES ('c', 9)) t(k, v)").await;
+        write_table(v2, &root, "t", &["k".to_string()]).await.unwrap();
+
+        let t = register_input(&ctx, &root, "t").await.unwrap();
+        assert_eq!((t.files, t.partition_cols.clone()), (1, vec!["k".to_string()]));
+        assert_eq!(rows(&ctx, "SELECT k, v FROM t").await[3], "| c | 9 |");
+        assert_eq!(rows(&ctx, "SELECT count(*) AS n FROM t").await[3], "| 1 |");
+        let (staged, _) = usage(&root.join(STAGING_DIR)).await.unwrap();
+        assert_eq!(staged, 0, "staging left behind");
+    }
+
+    #[tokio::test]
+    async fn tables_are_replaced_whole_on_local_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        replace_and_read(Location::parse("test", dir.path().to_str().unwrap()).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn tables_are_replaced_whole_on_object_stores() {
+        replace_and_read(Location::parse("test", "memory://output-test/root").unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn json_and_its_dated_copy_are_identical() {
+        let root = Location::parse("test", "memory://json-test/out").unwrap();
+        let value = serde_json::json!({"en-US": [["guid-1", 0.5]]});
+        let written = write_json(&root, "taar/locale/", "top10_dict", "20261122", &value).await.unwrap();
+        let urls: Vec<_> = written.iter().map(|w| w.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            ["memory://json-test/out/taar/locale/top10_dict20261122.json", "memory://json-test/out/taar/locale/top10_dict.json"]
+        );
+        let store = root.store().unwrap();
+        for w in &written {
+            let url = url::Url::parse(&w.url).unwrap();
+            let body = store.get(&key_of(&url)).await.unwrap().bytes().await.unwrap();
+            assert_eq!(&body[..], br#"{"en-US":[["guid-1",0.5]]}"#);
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_writes_keep_the_old_table_and_no_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Location::parse("test", dir.path().to_str().unwrap()).unwrap();
+        let ctx = connect(&Mode::Embedded).await.unwrap();
+        write_table(table(&ctx, "SELECT 1 AS v").await, &root, "t", &[]).await.unwrap();
+        let bad = table(&ctx, "SELECT CAST(x AS INT) AS v FROM (VALUES ('1'), ('oops')) t(x)").await;
+        assert!(write_table(bad, &root, "t", &[]).await.is_err());
+        register_input(&ctx, &root, "t").await.unwrap();
+        assert_eq!(rows(&ctx, "SELECT v FROM t").await[3], "| 1 |");
+        assert_eq!(usage(&root.join(STAGING_DIR)).await.unwrap().0, 0);
+    }
+}

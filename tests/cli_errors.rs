@@ -1,0 +1,81 @@
+//! User mistakes give a clear message, the documented exit code, and no panic.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{fletch, stderr};
+
+fn expect_error(args: &[&str], code: i32, needles: &[&str]) {
+    let out = fletch(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: `{n}` not in:\n{err}");
+    }
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+}
+
+#[test]
+fn unknown_job_lists_the_jobs() {
+    expect_error(&["run", "no-such-job"], 2, &["invalid value 'no-such-job'", "possible values: sql-file"]);
+}
+
+#[test]
+fn unknown_flag_lists_the_flags() {
+    expect_error(
+        &["run", "sql-file", "--data-root", "d", "--output-root", "o", "--num-adons", "3"],
+        2,
+        &["unexpected argument '--num-adons'", "valid flags: --data-root, --output-root", "--sql"],
+    );
+}
+
+#[test]
+fn bad_values_name_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d, "--sql", "x.sql", "--date", "2026-13-45"], 2, &["--date: expected YYYYMMDD, got `2026-13-45`"]);
+    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d, "--sql", "x.sql", "--seed", "-1"], 2, &["--seed: expected a non-negative integer"]);
+    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", "gs://b/x", "--sql", "x.sql"], 2, &["--output-root: unsupported URL scheme `gs`"]);
+    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d], 2, &["missing required flag --sql"]);
+    expect_error(&["run", "sql-file", "--output-root", d, "--sql", "x.sql"], 2, &["missing --data-root"]);
+    expect_error(&["sql", "--param", "n:int=ten", "-c", "select 1"], 2, &["--param n: expected an integer, got `ten`"]);
+    expect_error(&["sql", "--scheduler", "no-port", "-c", "select 1"], 2, &["--scheduler: expected HOST:PORT, got `no-port`"]);
+}
+
+#[test]
+fn missing_inputs_name_the_table_and_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = tmp.path().join("q.sql");
+    std::fs::write(&sql, "SELECT * FROM clients_daily").unwrap();
+    std::fs::create_dir(tmp.path().join("data")).unwrap();
+    let data = tmp.path().join("data");
+    let (data, out, sql) = (data.to_str().unwrap(), tmp.path().join("out"), sql.to_str().unwrap());
+    let out = out.to_str().unwrap();
+    expect_error(
+        &["run", "sql-file", "--data-root", data, "--output-root", out, "--sql", sql],
+        1,
+        &["table 'datafusion.public.clients_daily' not found", &format!("Parquet folders under file://{data}/ (found: none)")],
+    );
+    let missing_root = format!("{data}/nope");
+    expect_error(&["run", "sql-file", "--data-root", &missing_root, "--output-root", out, "--sql", sql], 1, &[&format!("--data-root: {missing_root}/ is not a directory")]);
+    expect_error(&["run", "sql-file", "--data-root", data, "--output-root", out, "--sql", "/no/such.sql"], 1, &["--sql: cannot read /no/such.sql"]);
+    expect_error(&["sql", "-c", "SELEC 1"], 1, &["-c #1", "Expected: an SQL statement, found: SELEC"]);
+}
+
+#[test]
+fn unreachable_scheduler_is_named_quickly() {
+    let port = crate::support::free_port(false);
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    expect_error(&["sql", "--scheduler", &addr, "-c", "select 1"], 1, &[&format!("cannot reach the scheduler at {addr}")]);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    std::fs::write(tmp.path().join("q.sql"), "select 1").unwrap();
+    let q = tmp.path().join("q.sql");
+    expect_error(
+        &["run", "sql-file", "--scheduler", &addr, "--data-root", d, "--output-root", d, "--sql", q.to_str().unwrap()],
+        1,
+        &[&format!("cannot reach the scheduler at {addr}")],
+    );
+    // The bound for naming an unreachable scheduler.
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+}

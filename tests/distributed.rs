@@ -1,0 +1,89 @@
+//! The same queries and job on a real cluster (scheduler + two executor
+//! processes on loopback) and embedded must give the same results.
+
+use crate::support::{Cluster, ok, sample, sql_csv, fletch};
+
+/// Each covers a shape that has broken in Ballista before or needs every
+/// process to know fletch's functions. All are totally ordered.
+const QUERIES: &[(&str, &str)] = &[
+    ("scalar udf", "SELECT did_bucket(client_id, 4) AS bucket, count(*) AS n FROM events GROUP BY 1 ORDER BY 1"),
+    (
+        "udaf",
+        "SELECT locale, vector_sum(make_array(round(hours * 10), CAST(cardinality(addons) AS DOUBLE), 1.0)) AS v \
+         FROM events GROUP BY locale ORDER BY locale",
+    ),
+    (
+        "window",
+        "SELECT locale, rn, client_id, day FROM (SELECT locale, client_id, day, \
+         row_number() OVER (PARTITION BY locale ORDER BY hours DESC, client_id, day) AS rn FROM events) \
+         WHERE rn <= 3 ORDER BY locale, rn",
+    ),
+    (
+        "unnest of structs",
+        "SELECT addon['addon_id'] AS addon_id, sum(CASE WHEN addon['enabled'] THEN 1 ELSE 0 END) AS enabled, \
+         count(*) AS installs FROM (SELECT unnest(addons) AS addon FROM events) GROUP BY 1 ORDER BY 1",
+    ),
+    (
+        "nested functions",
+        "SELECT array_length(addons) AS n, map(['l'], [locale])['l'] AS m, count(*) AS c FROM events GROUP BY 1, 2 ORDER BY 1, 2",
+    ),
+    ("order by limit", "SELECT client_id, day, hours FROM events ORDER BY hours DESC, client_id, day LIMIT 7"),
+];
+
+#[test]
+fn cluster_matches_embedded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = sample(&tmp.path().join("sample"));
+    let mut cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    let remote = Some(cluster.scheduler.as_str());
+
+    // Hand-checked: 2,000 clients x 7 days, minus the (client + day) % 3 == 0 pairs.
+    assert_eq!(sql_csv(remote, &data, "SELECT count(*) AS n FROM events", &[]), "n\n9333\n");
+
+    for (name, sql) in QUERIES {
+        let embedded = sql_csv(None, &data, sql, &[]);
+        let distributed = sql_csv(remote, &data, sql, &[]);
+        assert!(embedded.lines().count() > 1, "{name}: no rows\n{embedded}");
+        assert_eq!(distributed, embedded, "{name}: cluster and embedded differ");
+    }
+    let limited = sql_csv(remote, &data, QUERIES[5].1, &[]);
+    assert_eq!(limited.lines().count(), 8, "LIMIT 7 plus header:\n{limited}");
+
+    // COPY ... TO Parquet runs on the executors; read both copies back embedded.
+    let copies = tmp.path().join("copies");
+    for (mode, scheduler) in [("cluster", remote), ("embedded", None)] {
+        let target = copies.join(mode);
+        let copy = format!(
+            "COPY (SELECT client_id, day, did_bucket(client_id, 2) AS bucket FROM events) TO '{}/' STORED AS PARQUET",
+            target.display()
+        );
+        sql_csv(scheduler, &data, &copy, &[]);
+    }
+    let summary = "SELECT bucket, count(*) AS n, min(client_id) AS lo, max(client_id) AS hi FROM {} GROUP BY 1 ORDER BY 1";
+    assert_eq!(
+        sql_csv(None, &copies, &summary.replace("{}", "cluster"), &[]),
+        sql_csv(None, &copies, &summary.replace("{}", "embedded"), &[])
+    );
+
+    // The job framework's atomic Parquet writer, partitioned, through the cluster.
+    let sql_file = tmp.path().join("by_day.sql");
+    std::fs::write(&sql_file, "SELECT day, locale, client_id, did_bucket(client_id, 2) AS bucket FROM events").unwrap();
+    let outputs = tmp.path().join("outputs");
+    for (mode, scheduler) in [("cluster", remote), ("embedded", None)] {
+        let root = outputs.join(mode);
+        let mut args = vec!["run", "sql-file", "-q", "--data-root", data.to_str().unwrap(), "--output-root", root.to_str().unwrap()];
+        args.extend(["--sql", sql_file.to_str().unwrap(), "--partition-by", "day", "--date", "20261122"]);
+        if let Some(s) = scheduler {
+            args.extend(["--scheduler", s]);
+        }
+        let out = ok(fletch(&args));
+        assert!(out.contains("9,333 rows"), "{out}");
+        let days: Vec<_> = std::fs::read_dir(root.join("by_day")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(days.len(), 7, "{mode}: one folder per day: {days:?}");
+    }
+    let per_day = "SELECT day, bucket, count(*) AS n FROM by_day GROUP BY 1, 2 ORDER BY 1, 2";
+    assert_eq!(sql_csv(None, &outputs.join("cluster"), per_day, &[]), sql_csv(None, &outputs.join("embedded"), per_day, &[]));
+
+    let forced = cluster.procs.stop();
+    assert!(forced.is_empty(), "did not stop on SIGTERM: {forced:?}");
+}

@@ -1,0 +1,90 @@
+//! The job framework through the `sql-file` job and `fletch quickstart`.
+
+use crate::support::{fletch, ok, sample, sql_csv, stderr};
+
+#[test]
+fn quickstart_report_is_hand_checkable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = sample(tmp.path());
+    // 4 locales x 7 days.
+    let out = tmp.path().join("output");
+    assert_eq!(sql_csv(None, &out, "SELECT count(*) AS n FROM daily_addons", &[]), "n\n28\n");
+    // Day 0 drops clients with u % 3 == 0; `de` is u % 4 == 1: 500 - 166 = 334.
+    assert_eq!(
+        sql_csv(None, &out, "SELECT clients FROM daily_addons WHERE day = '20261115' AND locale = 'de'", &[]),
+        "clients\n334\n"
+    );
+    // The sample is partitioned by day; partition values come back as strings.
+    assert_eq!(
+        sql_csv(None, &data, "SELECT day, count(*) AS n FROM events WHERE day <= '20261116' GROUP BY day ORDER BY day", &[]),
+        "day,n\n20261115,1333\n20261116,1334\n"
+    );
+}
+
+fn run_sql_file(data: &str, out: &str, sql: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "sql-file", "-q", "--data-root", data, "--output-root", out, "--sql", sql, "--date", "20261122"];
+    args.extend(extra);
+    fletch(&args)
+}
+
+#[test]
+fn sql_file_binds_typed_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    std::fs::create_dir(&data).unwrap();
+    let sql = tmp.path().join("picked.sql");
+    std::fs::write(
+        &sql,
+        "CREATE VIEW v AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t(id, name);\n\
+         SELECT id, name, $label AS label, $date AS run_date, $seed AS seed FROM v WHERE id <= $max_id ORDER BY id;",
+    )
+    .unwrap();
+    let (d, o, s) = (data.to_str().unwrap(), out.to_str().unwrap(), sql.to_str().unwrap());
+    let summary = ok(run_sql_file(d, o, s, &["--param", "max_id:int=2", "--param", "label=it's; DROP TABLE v"]));
+    assert!(summary.contains("picked/") && summary.contains("2 rows"), "{summary}");
+    assert_eq!(
+        sql_csv(None, &out, "SELECT * FROM picked ORDER BY id", &[]),
+        "id,name,label,run_date,seed\n1,a,it's; DROP TABLE v,2026-11-22,42\n2,b,it's; DROP TABLE v,2026-11-22,42\n"
+    );
+    // A parameter the SQL needs but nobody gave.
+    let missing = run_sql_file(d, o, s, &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("No value found for placeholder with name $max_id"), "{}", stderr(&missing));
+}
+
+#[test]
+fn failed_runs_leave_previous_output_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = sample(&tmp.path().join("sample"));
+    let out = tmp.path().join("out");
+    let sql = tmp.path().join("t.sql");
+    let (d, o, s) = (data.to_str().unwrap(), out.to_str().unwrap(), sql.to_str().unwrap());
+
+    std::fs::write(&sql, "SELECT day, count(*) AS n FROM events GROUP BY day").unwrap();
+    ok(run_sql_file(d, o, s, &[]));
+    let before = sql_csv(None, &out, "SELECT * FROM t ORDER BY day", &[]);
+    assert_eq!(before.lines().count(), 8);
+
+    // Fails while running (a cast error on real rows), after the write started.
+    std::fs::write(&sql, "SELECT day, CAST(client_id AS INT) AS n FROM events").unwrap();
+    let failed = run_sql_file(d, o, s, &[]);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("Cannot cast string 'client-"), "{}", stderr(&failed));
+    assert_eq!(sql_csv(None, &out, "SELECT * FROM t ORDER BY day", &[]), before);
+    let staging = out.join(".fletch-staging");
+    let leftovers: Vec<_> = std::fs::read_dir(&staging).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+    assert!(leftovers.is_empty(), "staging not cleaned: {leftovers:?}");
+
+    // A successful re-run replaces the table exactly (no files of the old version remain).
+    std::fs::write(&sql, "SELECT day FROM events GROUP BY day HAVING day = '20261121'").unwrap();
+    ok(run_sql_file(d, o, s, &[]));
+    assert_eq!(sql_csv(None, &out, "SELECT * FROM t", &[]), "day\n20261121\n");
+}
+
+#[test]
+fn jobs_lists_parameters_with_types_and_defaults() {
+    let listing = ok(fletch(&["jobs"]));
+    assert!(listing.contains("sql-file: run a SQL file"), "{listing}");
+    assert!(listing.contains("--seed") && listing.contains("[int, default 42]"), "{listing}");
+    assert!(listing.contains("--param") && listing.contains("repeatable"), "{listing}");
+}

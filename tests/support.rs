@@ -1,0 +1,205 @@
+//! Running the `fletch` binary, a local cluster and an S3 server in tests.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn fletch_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_fletch")
+}
+
+/// Runs `fletch args...` with extra environment variables and returns its output.
+pub fn fletch_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(fletch_bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run fletch")
+}
+
+pub fn fletch(args: &[&str]) -> Output {
+    fletch_env(args, &[])
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(o: Output) -> String {
+    assert!(o.status.success(), "fletch failed ({:?}):\n{}\n{}", o.status, stderr(&o), stdout(&o));
+    stdout(&o)
+}
+
+/// Runs SQL quietly, embedded or on `scheduler`, over the tables under `data_root`, as CSV.
+pub fn sql_csv(scheduler: Option<&str>, data_root: &Path, sql: &str, env: &[(&str, &str)]) -> String {
+    let root = data_root.to_str().unwrap();
+    let mut args = vec!["sql", "-q", "--format", "csv", "--data-root", root, "-c", sql];
+    if let Some(s) = scheduler {
+        args.extend(["--scheduler", s]);
+    }
+    ok(fletch_env(&args, env))
+}
+
+/// A port nothing listens on (and, with `pair`, the next one too).
+pub fn free_port(pair: bool) -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !pair || TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool, logs: &[PathBuf]) {
+    let start = Instant::now();
+    while !ready() {
+        if start.elapsed() > timeout {
+            let logs: String = logs.iter().map(|p| format!("--- {}\n{}", p.display(), std::fs::read_to_string(p).unwrap_or_default())).collect();
+            panic!("{what} not ready after {timeout:?}\n{logs}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Child processes stopped with SIGTERM (then SIGKILL) when dropped, so a
+/// failing test still shuts its servers down.
+pub struct Processes {
+    children: Vec<(String, Child)>,
+}
+
+impl Processes {
+    fn spawn(&mut self, name: &str, cmd: &mut Command, log: &Path) {
+        let log = File::create(log).unwrap();
+        let child = cmd.stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap();
+        self.children.push((name.to_string(), child));
+    }
+
+    /// Stops every process; returns those that did not exit by themselves on SIGTERM.
+    pub fn stop(&mut self) -> Vec<String> {
+        let mut forced = Vec::new();
+        for (_, child) in &self.children {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        }
+        for (name, child) in &mut self.children {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if child.try_wait().ok().flatten().is_none() {
+                forced.push(name.clone());
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        self.children.clear();
+        forced
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A scheduler and executors of the `fletch` binary on loopback.
+pub struct Cluster {
+    pub scheduler: String,
+    pub procs: Processes,
+    pub dir: PathBuf,
+}
+
+impl Cluster {
+    pub fn start(dir: &Path, executors: usize, env: &[(&str, &str)]) -> Cluster {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut procs = Processes { children: Vec::new() };
+        let port = free_port(false);
+        let scheduler = format!("127.0.0.1:{port}");
+        let scheduler_log = dir.join("scheduler.log");
+        procs.spawn(
+            "scheduler",
+            Command::new(fletch_bin()).args(["scheduler", "--bind", &scheduler]).envs(env.iter().copied()).env("RUST_LOG", "info"),
+            &scheduler_log,
+        );
+        wait_for("scheduler", Duration::from_secs(30), || TcpStream::connect(&scheduler).is_ok(), &[scheduler_log.clone()]);
+        let mut logs = vec![scheduler_log.clone()];
+        for i in 0..executors {
+            let bind = format!("127.0.0.1:{}", free_port(true));
+            let log = dir.join(format!("executor{i}.log"));
+            let work = dir.join(format!("executor{i}"));
+            procs.spawn(
+                &format!("executor{i}"),
+                Command::new(fletch_bin())
+                    .args(["executor", "--scheduler", &scheduler, "--bind", &bind, "--concurrent-tasks", "2", "--work-dir"])
+                    .arg(&work)
+                    .envs(env.iter().copied())
+                    .env("RUST_LOG", "info"),
+                &log,
+            );
+            logs.push(log);
+        }
+        // The scheduler logs each registration; wait until every executor is in.
+        let registered = || {
+            std::fs::read_to_string(&scheduler_log).unwrap_or_default().matches("Received register executor request").count()
+        };
+        wait_for("executors", Duration::from_secs(60), || registered() >= executors, &logs);
+        Cluster { scheduler, procs, dir: dir.to_path_buf() }
+    }
+}
+
+/// An S3-compatible server (moto, installed by tests/setup.sh) on loopback,
+/// with one bucket, and the AWS variables that point fletch at it.
+pub struct S3Server {
+    pub env: Vec<(&'static str, String)>,
+    _procs: Processes,
+}
+
+pub fn venv_bin(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name)
+}
+
+impl S3Server {
+    pub fn start(dir: &Path, bucket: &str) -> S3Server {
+        let moto = venv_bin("moto_server");
+        assert!(moto.exists(), "{} is missing: run `bash tests/setup.sh` (tests/run.sh does) first", moto.display());
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port(false);
+        let mut procs = Processes { children: Vec::new() };
+        let log = dir.join("moto.log");
+        procs.spawn("moto", Command::new(&moto).args(["-H", "127.0.0.1", "-p", &port.to_string()]), &log);
+        let addr = format!("127.0.0.1:{port}");
+        wait_for("moto", Duration::from_secs(60), || TcpStream::connect(&addr).is_ok(), &[log]);
+        let endpoint = format!("http://{addr}");
+        let env = vec![
+            ("AWS_ACCESS_KEY_ID", "fletch-test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "fletch-test-secret".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ];
+        let made = Command::new(venv_bin("python"))
+            .args(["-c", "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])", &endpoint, bucket])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "create bucket: {}", String::from_utf8_lossy(&made.stderr));
+        S3Server { env, _procs: procs }
+    }
+
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+/// Generates the quickstart sample under `dir` and returns its data root.
+pub fn sample(dir: &Path) -> PathBuf {
+    ok(fletch(&["quickstart", "-q", "--dir", dir.to_str().unwrap()]));
+    dir.join("data")
+}
