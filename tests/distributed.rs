@@ -46,6 +46,22 @@ fn cluster_matches_embedded() {
         assert!(embedded.lines().count() > 1, "{name}: no rows\n{embedded}");
         assert_eq!(distributed, embedded, "{name}: cluster and embedded differ");
     }
+    // A fletch table function: its provider crosses to the scheduler through
+    // fletch's codec; the rows it reads travel to the executors in the plan.
+    let whitelist = tmp.path().join("whitelist.json");
+    std::fs::write(&whitelist, r#"["addon-3", "addon-14", "not-installed", "addon-0"]"#).unwrap();
+    let joined = format!(
+        "SELECT w.position, w.value, count(a.id) AS installs FROM json_list('{}') AS w \
+         LEFT JOIN (SELECT addon['addon_id'] AS id FROM (SELECT unnest(addons) AS addon FROM events)) AS a \
+         ON a.id = w.value GROUP BY 1, 2 ORDER BY 1",
+        whitelist.display()
+    );
+    let embedded = sql_csv(None, &data, &joined, &[]);
+    assert_eq!(sql_csv(remote, &data, &joined, &[]), embedded);
+    let lines: Vec<_> = embedded.lines().collect();
+    assert_eq!(lines.len(), 5, "{embedded}");
+    assert_eq!(lines[3], "2,not-installed,0");
+
     let limited = sql_csv(remote, &data, QUERIES[5].1, &[]);
     assert_eq!(limited.lines().count(), 8, "LIMIT 7 plus header:\n{limited}");
 
@@ -83,6 +99,9 @@ fn cluster_matches_embedded() {
     }
     let per_day = "SELECT day, bucket, count(*) AS n FROM by_day GROUP BY 1, 2 ORDER BY 1, 2";
     assert_eq!(sql_csv(None, &outputs.join("cluster"), per_day, &[]), sql_csv(None, &outputs.join("embedded"), per_day, &[]));
+
+    let tasks = cluster.finished_tasks();
+    assert!(tasks.iter().all(|&n| n > 0), "work did not reach every executor: {tasks:?}");
 
     let forced = cluster.procs.stop();
     assert!(forced.is_empty(), "did not stop on SIGTERM: {forced:?}");

@@ -114,7 +114,7 @@ impl Drop for Processes {
 pub struct Cluster {
     pub scheduler: String,
     pub procs: Processes,
-    pub dir: PathBuf,
+    executor_logs: Vec<PathBuf>,
 }
 
 impl Cluster {
@@ -151,7 +151,15 @@ impl Cluster {
             std::fs::read_to_string(&scheduler_log).unwrap_or_default().matches("Received register executor request").count()
         };
         wait_for("executors", Duration::from_secs(60), || registered() >= executors, &logs);
-        Cluster { scheduler, procs, dir: dir.to_path_buf() }
+        Cluster { scheduler, procs, executor_logs: logs[1..].to_vec() }
+    }
+
+    /// How many tasks each executor has finished, from its log.
+    pub fn finished_tasks(&self) -> Vec<usize> {
+        self.executor_logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default().matches("Finished task").count())
+            .collect()
     }
 }
 

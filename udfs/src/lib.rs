@@ -3,15 +3,18 @@
 //! `fletch_engine::session::session_state`), so a function exists on every
 //! process or on none: Ballista ships functions by name only.
 
+pub mod docs;
+pub mod json_list;
 pub mod lookalike;
 pub mod vector;
 mod util;
 
 use std::sync::Arc;
 
+use datafusion::catalog::TableFunctionImpl;
 use datafusion::error::Result;
-use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 
 /// Every fletch scalar function.
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
@@ -23,14 +26,31 @@ pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
     vec![vector::vector_sum_udaf()]
 }
 
-/// Installs every fletch function into `registry` next to the built-ins
+/// A table function with its name and documentation (DataFusion's table
+/// function trait carries neither).
+pub struct TableFunctionDef {
+    pub name: &'static str,
+    pub func: Arc<dyn TableFunctionImpl>,
+    pub doc: &'static Documentation,
+}
+
+/// Every fletch table function. Their providers cross to a cluster through
+/// `fletch_engine::codec`.
+pub fn table_functions() -> Vec<TableFunctionDef> {
+    vec![TableFunctionDef { name: json_list::NAME, func: Arc::new(json_list::JsonListFunc), doc: &json_list::DOC }]
+}
+
+/// Installs every fletch function into `state` next to the built-ins
 /// (never replacing them, unlike `SessionStateBuilder::with_*_functions`).
-pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
+pub fn register(state: &mut SessionState) -> Result<()> {
     for f in scalar_udfs() {
-        registry.register_udf(f)?;
+        state.register_udf(f)?;
     }
     for f in aggregate_udfs() {
-        registry.register_udaf(f)?;
+        state.register_udaf(f)?;
+    }
+    for f in table_functions() {
+        state.register_udtf(f.name, f.func);
     }
     Ok(())
 }

@@ -60,6 +60,8 @@ pub enum Cmd {
     },
     /// List the jobs with their parameters, types and defaults.
     Jobs,
+    /// Print the reference of every fletch SQL function (Markdown).
+    Functions,
     /// Generate a small sample and run every job on it embedded.
     Quickstart {
         /// Where the sample data and the outputs go.

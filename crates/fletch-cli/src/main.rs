@@ -45,6 +45,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
             print!("{}", jobs_cmd::listing());
             Ok(())
         }
+        Cmd::Functions => {
+            print!("{}", fletch_udfs::docs::markdown());
+            Ok(())
+        }
         Cmd::Quickstart { dir } => {
             let runs = fletch_jobs::quickstart::run(&dir, quiet).await?;
             println!("quickstart finished; sample data and outputs are under {}", dir.display());

@@ -11,6 +11,7 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::session::{executor_registry, runtime_env, session_state};
 
@@ -34,6 +35,7 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         ..Default::default()
     }
     .with_override_session_builder(Arc::new(session_state));
+    config.override_logical_codec = Some(codec::logical_codec());
     if opts.flight_sql {
         config = config.with_flight_sql(true);
     }

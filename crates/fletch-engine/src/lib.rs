@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cluster;
+pub mod codec;
 pub mod error;
 pub mod location;
 pub mod output;

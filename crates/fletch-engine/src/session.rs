@@ -15,7 +15,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::stores;
+use crate::{codec, stores};
 
 /// How long a client waits for a scheduler to answer before giving up.
 pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,7 +76,8 @@ pub async fn connect(mode: &Mode) -> Result<SessionContext> {
         Mode::Embedded => Ok(SessionContext::new_with_state(session_state(embedded_config())?)),
         Mode::Cluster(addr) => {
             check_scheduler(addr).await?;
-            let state = session_state(SessionConfig::new_with_ballista())?;
+            let config = SessionConfig::new_with_ballista().with_ballista_logical_extension_codec(codec::logical_codec());
+            let state = session_state(config)?;
             let ctx = SessionContext::remote_with_state(&format!("df://{addr}"), state).await?;
             // remote_with_state rebuilds the function lists from Ballista's
             // defaults, dropping ours; put them back on the client.

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Starts or stops a local fletch cluster: one scheduler and N executors on loopback.
+#
+#   deploy/local-cluster.sh start [N]   # default 2 executors; prints the --scheduler address
+#   deploy/local-cluster.sh status
+#   deploy/local-cluster.sh stop
+#
+# FLETCH_BIN picks the binary (default: `fletch` on PATH, else target/debug/fletch);
+# FLETCH_CLUSTER_DIR holds pids, logs and shuffle files (default /tmp/fletch-cluster);
+# FLETCH_SCHEDULER_PORT sets the scheduler port (default 50050); executor i uses
+# ports 50100+10i (Flight) and 50101+10i (gRPC).
+set -euo pipefail
+dir="${FLETCH_CLUSTER_DIR:-/tmp/fletch-cluster}"
+port="${FLETCH_SCHEDULER_PORT:-50050}"
+bin="${FLETCH_BIN:-$(command -v fletch || echo "$(dirname "$0")/../target/debug/fletch")}"
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start() {
+  local n="${1:-2}"
+  [ -x "$bin" ] || { echo "no fletch binary at $bin (build with cargo build, or set FLETCH_BIN)" >&2; exit 1; }
+  mkdir -p "$dir"
+  if running "$dir/scheduler.pid"; then echo "already running (deploy/local-cluster.sh stop first)" >&2; exit 1; fi
+  "$bin" scheduler --bind "127.0.0.1:$port" >"$dir/scheduler.log" 2>&1 &
+  echo $! >"$dir/scheduler.pid"
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+  done
+  for i in $(seq 0 $((n - 1))); do
+    "$bin" executor --scheduler "127.0.0.1:$port" --bind "127.0.0.1:$((50100 + 10 * i))" \
+      --work-dir "$dir/executor$i" >"$dir/executor$i.log" 2>&1 &
+    echo $! >"$dir/executor$i.pid"
+  done
+  for _ in $(seq 100); do
+    [ "$(grep -c 'Received register executor request' "$dir/scheduler.log" || true)" -ge "$n" ] && break
+    sleep 0.2
+  done
+  echo "scheduler 127.0.0.1:$port with $n executors; logs in $dir"
+  echo "try: $bin sql --scheduler 127.0.0.1:$port -c \"SELECT did_bucket('0000001', 2)\""
+}
+
+stop() {
+  local pid
+  for f in "$dir"/executor*.pid "$dir"/scheduler.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$f"
+  done
+  echo "stopped"
+}
+
+status() {
+  for f in "$dir"/scheduler.pid "$dir"/executor*.pid; do
+    [ -f "$f" ] || continue
+    if running "$f"; then echo "$(basename "$f" .pid): running (pid $(cat "$f"))"; else echo "$(basename "$f" .pid): dead"; fi
+  done
+}
+
+case "${1:-}" in
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  status) status ;;
+  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+esac
