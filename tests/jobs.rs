@@ -87,4 +87,5 @@ fn jobs_lists_parameters_with_types_and_defaults() {
     assert!(listing.contains("sql-file: run a SQL file"), "{listing}");
     assert!(listing.contains("--seed") && listing.contains("[int, default 42]"), "{listing}");
     assert!(listing.contains("--param") && listing.contains("repeatable"), "{listing}");
+    assert!(listing.contains("writes <table>/ (Parquet table)"), "{listing}");
 }

@@ -1,6 +1,6 @@
 //! `fletch jobs`: every job with its flags, types and defaults.
 
-use fletch_jobs::framework::{COMMON_PARAMS, ParamSpec};
+use fletch_jobs::framework::{COMMON_PARAMS, OutputFormat, ParamSpec};
 
 pub fn listing() -> String {
     let mut out = String::from("Flags of every job:\n");
@@ -8,6 +8,13 @@ pub fn listing() -> String {
     for job in fletch_jobs::all() {
         out.push_str(&format!("\n{}: {}\n", job.name(), job.about()));
         push_params(&mut out, job.params());
+        for o in job.outputs() {
+            let format = match o.format {
+                OutputFormat::Parquet => "Parquet table",
+                OutputFormat::Json => "JSON + dated copy",
+            };
+            out.push_str(&format!("  writes {} ({format}): {}\n", o.path, o.about));
+        }
     }
     out
 }

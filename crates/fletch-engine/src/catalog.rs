@@ -5,10 +5,9 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::TryStreamExt;
-use object_store::path::Path;
 
 use crate::error::{Error, Result};
-use crate::location::Location;
+use crate::location::{Location, relative_key};
 
 /// What was registered for one input table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +39,7 @@ async fn table_files(name: &str, location: &Location) -> Result<Vec<String>> {
     let listed: Vec<String> = location
         .store()?
         .list(Some(&prefix))
-        .map_ok(|meta| relative(&prefix, &meta.location))
+        .map_ok(|meta| relative_key(&prefix, &meta.location))
         .try_collect()
         .await
         .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?;
@@ -95,11 +94,6 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
     Ok(tables)
 }
 
-fn relative(prefix: &Path, path: &Path) -> String {
-    path.prefix_match(prefix)
-        .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
-        .unwrap_or_else(|| path.to_string())
-}
 
 #[cfg(test)]
 mod tests {

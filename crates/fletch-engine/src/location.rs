@@ -91,6 +91,13 @@ impl Location {
     }
 }
 
+/// `path` relative to `prefix`, as `a/b/c` (empty when `path` is not under it).
+pub fn relative_key(prefix: &Path, path: &Path) -> String {
+    path.prefix_match(prefix)
+        .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+        .unwrap_or_default()
+}
+
 /// The object key of any URL inside its store.
 pub fn key_of(url: &Url) -> Path {
     Path::from_url_path(url.path()).expect("URL paths are valid object paths")

@@ -19,7 +19,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::{Error, Result};
-use crate::location::{Location, key_of};
+use crate::location::{Location, key_of, relative_key};
 
 /// Hidden folder under the output root for outputs not yet committed.
 pub const STAGING_DIR: &str = ".fletch-staging";
@@ -105,7 +105,7 @@ async fn commit(staging: &Location, target: &Location) -> Result<()> {
     let old_keys = list_keys(store.as_ref(), &target.prefix()).await?;
     let mut committed = std::collections::HashSet::new();
     for key in &new_keys {
-        let rel = relative(&staging.prefix(), key);
+        let rel = relative_key(&staging.prefix(), key);
         let dest = key_of(&target.file_url(&rel));
         store.rename(key, &dest).await.map_err(|e| Error::io(format!("cannot commit {target}: {e}")))?;
         committed.insert(dest);
@@ -147,11 +147,6 @@ async fn list_keys(store: &dyn ObjectStore, prefix: &Path) -> Result<Vec<Path>> 
     Ok(store.list(Some(prefix)).map_ok(|m| m.location).try_collect().await?)
 }
 
-fn relative(prefix: &Path, path: &Path) -> String {
-    path.prefix_match(prefix)
-        .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
-        .unwrap_or_default()
-}
 
 /// Files and bytes under a location.
 pub async fn usage(location: &Location) -> Result<(usize, u64)> {

@@ -44,6 +44,23 @@ impl ParamSpec {
     }
 }
 
+/// One output a job declares.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputSpec {
+    /// Path under the output root; `<flag>` marks a part set by a flag.
+    pub path: &'static str,
+    pub format: OutputFormat,
+    pub about: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A Parquet table folder, optionally Hive-partitioned.
+    Parquet,
+    /// A JSON file and its dated copy `<name><YYYYMMDD>.json`.
+    Json,
+}
+
 /// The flags every `fletch run JOB` takes, for listings.
 pub const COMMON_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("data-root", ParamType::String, "where input tables live (path, file://, s3://, memory://)").required(),
@@ -230,6 +247,8 @@ pub trait Job: Sync {
     fn about(&self) -> &'static str;
     /// The job's own flags (the common ones are in [`COMMON_PARAMS`]).
     fn params(&self) -> &'static [ParamSpec];
+    /// What the job writes under the output root, for listings and docs.
+    fn outputs(&self) -> &'static [OutputSpec];
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>>;
 }
 

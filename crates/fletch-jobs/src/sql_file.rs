@@ -9,7 +9,7 @@ use fletch_engine::output::Written;
 use fletch_engine::params::{ParamType, Params};
 use fletch_engine::{Error, Result};
 
-use crate::framework::{Job, JobArgs, ParamSpec, RunContext};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 pub struct SqlFile;
 
@@ -30,6 +30,13 @@ impl Job for SqlFile {
     }
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
+    }
+    fn outputs(&self) -> &'static [OutputSpec] {
+        &[OutputSpec {
+            path: "<table>/",
+            format: OutputFormat::Parquet,
+            about: "the last statement's result, partitioned by --partition-by",
+        }]
     }
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>> {
         let path = args.string("sql").expect("required flag");
