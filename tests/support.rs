@@ -129,7 +129,7 @@ impl Cluster {
             Command::new(fletch_bin()).args(["scheduler", "--bind", &scheduler]).envs(env.iter().copied()).env("RUST_LOG", "info"),
             &scheduler_log,
         );
-        wait_for("scheduler", Duration::from_secs(30), || TcpStream::connect(&scheduler).is_ok(), &[scheduler_log.clone()]);
+        wait_for("scheduler", Duration::from_secs(30), || TcpStream::connect(&scheduler).is_ok(), std::slice::from_ref(&scheduler_log));
         let mut logs = vec![scheduler_log.clone()];
         for i in 0..executors {
             let bind = format!("127.0.0.1:{}", free_port(true));

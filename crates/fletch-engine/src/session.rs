@@ -81,7 +81,7 @@ pub async fn connect(mode: &Mode) -> Result<SessionContext> {
             let ctx = SessionContext::remote_with_state(&format!("df://{addr}"), state).await?;
             // remote_with_state rebuilds the function lists from Ballista's
             // defaults, dropping ours; put them back on the client.
-            fletch_udfs::register(&mut *ctx.state_ref().write())?;
+            fletch_udfs::register(&mut ctx.state_ref().write())?;
             Ok(ctx)
         }
     }
