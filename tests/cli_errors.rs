@@ -79,3 +79,19 @@ fn unreachable_scheduler_is_named_quickly() {
     // The bound for naming an unreachable scheduler.
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn gen_rejects_bad_arguments_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("out");
+    let r = root.to_str().unwrap();
+    expect_error(&["gen", "clients-daily", "--output-root", r, "--scale", "-1"], 2, &["--scale: expected a number in (0, 1000], got -1"]);
+    expect_error(&["gen", "clients-daily", "--output-root", r, "--days", "0"], 2, &["--days: expected 1 to 3660, got 0"]);
+    expect_error(&["gen", "clients-daily", "--output-root", r, "--start-date", "2026-02-30"], 2, &["--start-date: expected YYYYMMDD"]);
+    expect_error(&["gen", "no-such-data", "--output-root", r], 2, &["invalid value 'no-such-data'", "possible values: clients-daily"]);
+    assert!(!root.exists(), "nothing may be written for bad arguments");
+    // A root below a regular file cannot be written.
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    let under_file = tmp.path().join("file/out");
+    expect_error(&["gen", "clients-daily", "--output-root", under_file.to_str().unwrap()], 2, &["--output-root: cannot write to"]);
+}

@@ -58,6 +58,25 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Generate a synthetic input dataset under --output-root (see docs/data.md).
+    Gen {
+        #[arg(value_parser = PossibleValuesParser::new(fletch_datagen::Dataset::ALL.iter().map(|d| d.name())))]
+        dataset: String,
+        /// Where to write; use it as `fletch run --data-root`.
+        #[arg(long)]
+        output_root: String,
+        /// Size: 1.0 is the dataset's reference size (see docs/data.md).
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        scale: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First day, YYYYMMDD (default: the dataset's own, see docs/data.md).
+        #[arg(long)]
+        start_date: Option<String>,
+        /// Number of days (default: the dataset's own).
+        #[arg(long)]
+        days: Option<u32>,
+    },
     /// List the jobs with their parameters, types and defaults.
     Jobs,
     /// Print the reference of every fletch SQL function (Markdown).

@@ -30,6 +30,37 @@ fn main() {
     }
 }
 
+async fn gen_cmd(
+    dataset: &str,
+    output_root: &str,
+    scale: f64,
+    seed: u64,
+    start_date: Option<&str>,
+    days: Option<u32>,
+    quiet: bool,
+) -> Result<()> {
+    let dataset = fletch_datagen::Dataset::from_name(dataset).expect("clap checked the dataset");
+    let start_date = match start_date {
+        None => dataset.default_start(),
+        Some(d) => fletch_engine::params::parse_date(d)
+            .ok_or_else(|| Error::usage(format!("--start-date: expected YYYYMMDD, got `{d}`")))?,
+    };
+    let opts = fletch_datagen::GenOptions {
+        output_root: fletch_engine::Location::parse("--output-root", output_root)?,
+        scale,
+        seed,
+        start_date,
+        days: days.unwrap_or_else(|| dataset.default_days()),
+        progress: fletch_engine::progress::Progress::new(quiet),
+    };
+    let written = fletch_datagen::generate(dataset, &opts).await?;
+    println!("{} generated under {}", dataset.name(), opts.output_root);
+    for out in &written {
+        println!("  {}", run_cmd::describe(out));
+    }
+    Ok(())
+}
+
 async fn dispatch(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
     match cli.cmd {
@@ -41,6 +72,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
+        Cmd::Gen { dataset, output_root, scale, seed, start_date, days } => {
+            gen_cmd(&dataset, &output_root, scale, seed, start_date.as_deref(), days, quiet).await
+        }
         Cmd::Jobs => {
             print!("{}", jobs_cmd::listing());
             Ok(())

@@ -60,8 +60,7 @@ pub async fn write_json(
 /// Writes `df` as the Parquet table `root/<table>/`, Hive-partitioned by
 /// `partition_by`, replacing any previous version only once it is complete.
 pub async fn write_table(df: DataFrame, root: &Location, table: &str, partition_by: &[String]) -> Result<Written> {
-    let staging = root.join(&format!("{STAGING_DIR}/{}", unique_name(table)));
-    let target = root.join(table);
+    let staging = staging_for(root, table);
     let options = DataFrameWriteOptions::new().with_partition_by(partition_by.to_vec());
     let rows = match df.write_parquet(staging.as_str(), options, None).await {
         Ok(batches) => batches
@@ -70,16 +69,29 @@ pub async fn write_table(df: DataFrame, root: &Location, table: &str, partition_
             .map(|c| c.as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
             .sum(),
         Err(e) => {
-            remove_tree(&staging).await;
+            discard(&staging).await;
             return Err(Error::Engine(e));
         }
     };
-    if let Err(e) = commit(&staging, &target).await {
-        remove_tree(&staging).await;
+    commit_table(&staging, root, table, Some(rows)).await
+}
+
+/// A fresh staging folder for a new version of `root/<table>/`. Write the
+/// whole table there, then [`commit_table`] it (or [`discard`] it on failure).
+pub fn staging_for(root: &Location, table: &str) -> Location {
+    root.join(&format!("{STAGING_DIR}/{}", unique_name(table)))
+}
+
+/// Swaps a complete staged table in as `root/<table>/`; on failure the
+/// staging data is removed and the previous version stays.
+pub async fn commit_table(staging: &Location, root: &Location, table: &str, rows: Option<u64>) -> Result<Written> {
+    let target = root.join(table);
+    if let Err(e) = commit(staging, &target).await {
+        discard(staging).await;
         return Err(e);
     }
     let (files, bytes) = usage(&target).await?;
-    Ok(Written { url: target.to_string(), rows: Some(rows), files, bytes })
+    Ok(Written { url: target.to_string(), rows, files, bytes })
 }
 
 /// A name no other run in this or another process will pick.
@@ -155,8 +167,9 @@ pub async fn usage(location: &Location) -> Result<(usize, u64)> {
     Ok((metas.len(), metas.iter().map(|m| m.size).sum()))
 }
 
-/// Best effort: staging leftovers are hidden and harmless, so failures are only logged.
-async fn remove_tree(location: &Location) {
+/// Removes a staging folder. Best effort: leftovers are hidden and harmless,
+/// so failures are only logged.
+pub async fn discard(location: &Location) {
     let result = async {
         let store = location.store()?;
         for key in list_keys(store.as_ref(), &location.prefix()).await? {

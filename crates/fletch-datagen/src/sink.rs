@@ -1,0 +1,72 @@
+//! Writing generated tables: Parquet files with fixed writer settings (so
+//! the bytes depend only on the data), staged and committed as a whole.
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use fletch_engine::location::key_of;
+use fletch_engine::output::{self, Written};
+use fletch_engine::{Error, Location, Result};
+use object_store::{ObjectStoreExt, PutPayload};
+
+pub fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by("fletch gen".to_string())
+        .build();
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))
+        .map_err(|e| Error::io(format!("parquet writer: {e}")))?;
+    writer.write(batch).map_err(|e| Error::io(format!("parquet write: {e}")))?;
+    writer.close().map_err(|e| Error::io(format!("parquet close: {e}")))?;
+    Ok(buf)
+}
+
+pub async fn put(location: &Location, rel: &str, body: Vec<u8>) -> Result<()> {
+    let url = location.file_url(rel);
+    location
+        .store()?
+        .put(&key_of(&url), PutPayload::from(body))
+        .await
+        .map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+    Ok(())
+}
+
+/// One table being generated into a staging folder.
+pub struct TableSink {
+    root: Location,
+    table: String,
+    staging: Location,
+    rows: u64,
+}
+
+impl TableSink {
+    pub fn new(root: &Location, table: &str) -> Self {
+        Self { root: root.clone(), table: table.to_string(), staging: output::staging_for(root, table), rows: 0 }
+    }
+
+    /// Adds one Parquet file at `rel` (e.g. `day=2020-01-01/part-00000.parquet`).
+    pub async fn write(&mut self, rel: &str, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        put(&self.staging, rel, parquet_bytes(batch)?).await
+    }
+
+    /// Adds a non-Parquet file (JSON pages and the like).
+    pub async fn write_bytes(&mut self, rel: &str, body: Vec<u8>) -> Result<()> {
+        put(&self.staging, rel, body).await
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Replaces `root/<table>/` with what was written.
+    pub async fn commit(self) -> Result<Written> {
+        output::commit_table(&self.staging, &self.root, &self.table, Some(self.rows)).await
+    }
+
+    pub async fn discard(self) {
+        output::discard(&self.staging).await
+    }
+}

@@ -1,0 +1,42 @@
+//! Helpers for the generators' tests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use fletch_engine::Location;
+use fletch_engine::progress::Progress;
+
+use crate::{Dataset, GenOptions, generate};
+
+/// Generates `dataset` under `dir` with default dates and returns the root.
+pub async fn gen_into(dataset: Dataset, dir: &Path, scale: f64, seed: u64) -> Location {
+    let root = Location::parse("test", dir.to_str().unwrap()).unwrap();
+    let opts = GenOptions {
+        output_root: root.clone(),
+        scale,
+        seed,
+        start_date: dataset.default_start(),
+        days: dataset.default_days(),
+        progress: Progress::new(true),
+    };
+    generate(dataset, &opts).await.unwrap();
+    root
+}
+
+/// Every file under `dir` (relative path → bytes).
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
