@@ -4,6 +4,7 @@
 
 pub mod addons;
 pub mod clients_daily;
+pub mod lookalike;
 mod manifest;
 pub mod rng;
 mod sink;
@@ -27,14 +28,16 @@ pub const GENERATOR_VERSION: &str = "fletch-gen/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dataset {
     ClientsDaily,
+    Lookalike,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::Lookalike];
 
     pub fn name(self) -> &'static str {
         match self {
             Dataset::ClientsDaily => "clients-daily",
+            Dataset::Lookalike => "lookalike",
         }
     }
 
@@ -46,12 +49,15 @@ impl Dataset {
     pub fn default_start(self) -> NaiveDate {
         match self {
             Dataset::ClientsDaily => NaiveDate::from_ymd_opt(2026, 10, 25).expect("date"),
+            // The seed's logs are from the turn of 2019/2020.
+            Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
         }
     }
 
     pub fn default_days(self) -> u32 {
         match self {
             Dataset::ClientsDaily => 28,
+            Dataset::Lookalike => 10,
         }
     }
 }
@@ -89,6 +95,8 @@ impl GenOptions {
 pub struct Sinks {
     root: Location,
     sinks: Vec<TableSink>,
+    /// Small files beside the tables (`slot_ids.json`), written after the tables commit.
+    files: Vec<(String, Vec<u8>)>,
 }
 
 impl Sinks {
@@ -102,6 +110,11 @@ impl Sinks {
         &mut self.sinks[handle]
     }
 
+    /// A small file directly under the root, written once the tables are committed.
+    pub fn file(&mut self, rel: &str, body: Vec<u8>) {
+        self.files.push((rel.to_string(), body));
+    }
+
     fn rows(&self) -> u64 {
         self.sinks.iter().map(TableSink::rows).sum()
     }
@@ -111,10 +124,10 @@ impl Sinks {
 pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written>> {
     opts.validate().await?;
     let started = Instant::now();
-    let catalogue = addons::build(opts.seed);
-    let mut sinks = Sinks { root: opts.output_root.clone(), sinks: Vec::new() };
+    let mut sinks = Sinks { root: opts.output_root.clone(), sinks: Vec::new(), files: Vec::new() };
     let result = match dataset {
-        Dataset::ClientsDaily => clients_daily::generate(&catalogue, opts, &mut sinks).await,
+        Dataset::ClientsDaily => clients_daily::generate(&addons::build(opts.seed), opts, &mut sinks).await,
+        Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
     };
     if let Err(e) = result {
         for s in sinks.sinks {
@@ -133,6 +146,9 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
     let mut written = Vec::new();
     for s in sinks.sinks {
         written.push(s.commit().await?);
+    }
+    for (rel, body) in sinks.files {
+        sink::put(&opts.output_root, &rel, body).await?;
     }
     manifest::record(opts, dataset, &written).await?;
     Ok(written)

@@ -52,9 +52,14 @@ impl TableSink {
         put(&self.staging, rel, parquet_bytes(batch)?).await
     }
 
-    /// Adds a non-Parquet file (JSON pages and the like).
+    /// Adds a file already encoded (Parquet made elsewhere, JSON pages);
+    /// count its rows with [`TableSink::add_rows`].
     pub async fn write_bytes(&mut self, rel: &str, body: Vec<u8>) -> Result<()> {
         put(&self.staging, rel, body).await
+    }
+
+    pub fn add_rows(&mut self, rows: u64) {
+        self.rows += rows;
     }
 
     pub fn rows(&self) -> u64 {
