@@ -3,6 +3,7 @@
 //! scale and dates give the same bytes.
 
 pub mod addons;
+pub mod amo;
 pub mod clients_daily;
 pub mod lookalike;
 mod manifest;
@@ -28,15 +29,17 @@ pub const GENERATOR_VERSION: &str = "fletch-gen/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dataset {
     ClientsDaily,
+    Amo,
     Lookalike,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::Lookalike];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::Amo, Dataset::Lookalike];
 
     pub fn name(self) -> &'static str {
         match self {
             Dataset::ClientsDaily => "clients-daily",
+            Dataset::Amo => "amo",
             Dataset::Lookalike => "lookalike",
         }
     }
@@ -48,7 +51,7 @@ impl Dataset {
     /// First day generated when `--start-date` is not given.
     pub fn default_start(self) -> NaiveDate {
         match self {
-            Dataset::ClientsDaily => NaiveDate::from_ymd_opt(2026, 10, 25).expect("date"),
+            Dataset::ClientsDaily | Dataset::Amo => NaiveDate::from_ymd_opt(2026, 10, 25).expect("date"),
             // The seed's logs are from the turn of 2019/2020.
             Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
         }
@@ -57,6 +60,7 @@ impl Dataset {
     pub fn default_days(self) -> u32 {
         match self {
             Dataset::ClientsDaily => 28,
+            Dataset::Amo => 1,
             Dataset::Lookalike => 10,
         }
     }
@@ -127,6 +131,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
     let mut sinks = Sinks { root: opts.output_root.clone(), sinks: Vec::new(), files: Vec::new() };
     let result = match dataset {
         Dataset::ClientsDaily => clients_daily::generate(&addons::build(opts.seed), opts, &mut sinks).await,
+        Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
     };
     if let Err(e) = result {

@@ -152,6 +152,10 @@ fn commit_local(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     if had_old {
         std::fs::remove_dir_all(&old).map_err(|e| io("remove old version", e))?;
     }
+    // The staging folder itself goes when nothing else is staged there.
+    if let Some(staging_root) = from.parent() {
+        let _ = std::fs::remove_dir(staging_root);
+    }
     Ok(())
 }
 
