@@ -1,24 +1,50 @@
 //! The job framework through the `sql-file` job and `fletch quickstart`.
 
-use crate::support::{fletch, ok, sample, sql_csv, stderr};
+use crate::support::{fixture, fletch, ok, sample, sql_csv, stderr};
 
 #[test]
-fn quickstart_report_is_hand_checkable() {
+fn fixture_report_is_hand_checkable() {
     let tmp = tempfile::tempdir().unwrap();
     let data = sample(tmp.path());
-    // 4 locales x 7 days.
     let out = tmp.path().join("output");
+    ok(run_sql_file(data.to_str().unwrap(), out.to_str().unwrap(), &fixture("daily_addons.sql"), &[]));
+    // 4 locales x 7 days.
     assert_eq!(sql_csv(None, &out, "SELECT count(*) AS n FROM daily_addons", &[]), "n\n28\n");
     // Day 0 drops clients with u % 3 == 0; `de` is u % 4 == 1: 500 - 166 = 334.
     assert_eq!(
         sql_csv(None, &out, "SELECT clients FROM daily_addons WHERE day = '20261115' AND locale = 'de'", &[]),
         "clients\n334\n"
     );
-    // The sample is partitioned by day; partition values come back as strings.
+    // The fixture is partitioned by day; partition values come back as strings.
     assert_eq!(
         sql_csv(None, &data, "SELECT day, count(*) AS n FROM events WHERE day <= '20261116' GROUP BY day ORDER BY day", &[]),
         "day,n\n20261115,1333\n20261116,1334\n"
     );
+}
+
+#[test]
+fn quickstart_generates_every_dataset_and_runs_every_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(fletch(&["quickstart", "-q", "--dir", tmp.path().to_str().unwrap()]));
+    for line in ["gen clients-daily:", "gen amo:", "gen lookalike:", "sql-file:", "output/locale_top_addons/"] {
+        assert!(out.contains(line), "{line} missing from:\n{out}");
+    }
+    // Up to three ranked, curated add-ons per locale, most clients first.
+    let report = sql_csv(None, &tmp.path().join("output"), "SELECT locale, rank, guid, clients FROM locale_top_addons ORDER BY locale, rank", &[]);
+    let rows: Vec<Vec<&str>> = report.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= 30, "{report}");
+    let curated: Vec<String> = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("data/telemetry-ml/addon_recommender/only_guids_top_200.json")).unwrap(),
+    )
+    .unwrap();
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a[0] == b[0] {
+            assert_eq!(b[1].parse::<u32>().unwrap(), a[1].parse::<u32>().unwrap() + 1, "{report}");
+            assert!(b[3].parse::<u32>().unwrap() <= a[3].parse::<u32>().unwrap(), "{report}");
+        }
+    }
+    assert!(rows.iter().all(|r| r[1].parse::<u32>().unwrap() <= 3 && curated.iter().any(|g| g == r[2])), "{report}");
 }
 
 fn run_sql_file(data: &str, out: &str, sql: &str, extra: &[&str]) -> std::process::Output {

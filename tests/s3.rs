@@ -1,7 +1,7 @@
 //! `s3://` end to end against a real S3-compatible server (moto) on loopback,
 //! embedded and on a cluster whose executors resolve the same URLs.
 
-use crate::support::{Cluster, S3Server, fletch_env, ok, sample, sql_csv};
+use crate::support::{Cluster, S3Server, fixture, fletch_env, ok, sample, sql_csv};
 
 #[test]
 fn s3_round_trip_embedded_and_distributed() {
@@ -12,7 +12,7 @@ fn s3_round_trip_embedded_and_distributed() {
 
     let copy_sql = tmp.path().join("events.sql");
     std::fs::write(&copy_sql, "SELECT * FROM events").unwrap();
-    let report_sql = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/quickstart/daily_addons.sql");
+    let report_sql = &fixture("daily_addons.sql");
     let run = |scheduler: Option<&str>, data: &str, out: &str, sql: &str, extra: &[&str]| {
         let mut args = vec!["run", "sql-file", "-q", "--data-root", data, "--output-root", out, "--sql", sql];
         args.extend(extra);
@@ -32,7 +32,9 @@ fn s3_round_trip_embedded_and_distributed() {
     run(Some(&cluster.scheduler), "s3://fletch/data", "s3://fletch/out-cluster", report_sql, &[]);
 
     let all = "SELECT * FROM daily_addons ORDER BY day, locale";
-    let expected = sql_csv(None, &tmp.path().join("sample/output"), all, &[]);
+    let local_out = tmp.path().join("local-out");
+    run(None, local.to_str().unwrap(), local_out.to_str().unwrap(), report_sql, &[]);
+    let expected = sql_csv(None, &local_out, all, &[]);
     assert_eq!(expected.lines().count(), 29);
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-embedded", "-c", all], &env)), expected);
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-cluster", "-c", all], &env)), expected);

@@ -206,8 +206,17 @@ impl S3Server {
     }
 }
 
-/// Generates the quickstart sample under `dir` and returns its data root.
+/// A SQL file under tests/fixtures/.
+pub fn fixture(name: &str) -> String {
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes the `events` fixture table (tests/fixtures/events.sql, partitioned
+/// by day) under `dir/data` and returns that data root.
 pub fn sample(dir: &Path) -> PathBuf {
-    ok(fletch(&["quickstart", "-q", "--dir", dir.to_str().unwrap()]));
-    dir.join("data")
+    let (empty, data) = (dir.join("no-inputs"), dir.join("data"));
+    std::fs::create_dir_all(&empty).unwrap();
+    let (e, d, sql) = (empty.to_str().unwrap(), data.to_str().unwrap(), fixture("events.sql"));
+    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--partition-by", "day"]));
+    data
 }

@@ -111,6 +111,7 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
     order.sort_by_key(|&i| (std::cmp::Reverse(extensions[i].created), i));
     let mut dump = serde_json::Map::new();
     let mut records = Vec::with_capacity(order.len());
+    let mut files = Vec::new();
     for &i in &order {
         let addon = &extensions[i];
         let created_at = iso(addon.created, rng.random_range(0..86_400));
@@ -118,8 +119,7 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
         let vs = versions(addon, &mut rng, &created_at);
         let pages = vs.len().div_ceil(PAGE_SIZE);
         for (p, chunk) in vs.chunks(PAGE_SIZE).enumerate() {
-            let path = format!("versions/{}/{}.json", encode_guid(&addon.guid), p + 1);
-            sinks.get(api).write_bytes(&path, page(chunk, p + 1, pages, vs.len())).await?;
+            files.push((format!("versions/{}/{}.json", encode_guid(&addon.guid), p + 1), page(chunk, p + 1, pages, vs.len())));
         }
         let mut with_date = rec.clone();
         with_date["first_create_date"] = json!(created_at);
@@ -128,8 +128,9 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
     }
     let pages = records.len().div_ceil(PAGE_SIZE);
     for (p, chunk) in records.chunks(PAGE_SIZE).enumerate() {
-        sinks.get(api).write_bytes(&format!("search/{}.json", p + 1), page(chunk, p + 1, pages, records.len())).await?;
+        files.push((format!("search/{}.json", p + 1), page(chunk, p + 1, pages, records.len())));
     }
+    sinks.get(api).write_all(files).await?;
     sinks.get(api).add_rows(records.len() as u64);
     sinks.file(&format!("{PREFIX}{DUMP_FILE}"), serde_json::to_vec(&dump).expect("json"));
     let mut curated: Vec<&str> = cat.curated.iter().map(|&i| cat.addons[i].guid.as_str()).collect();

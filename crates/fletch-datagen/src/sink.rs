@@ -8,6 +8,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use fletch_engine::location::key_of;
 use fletch_engine::output::{self, Written};
 use fletch_engine::{Error, Location, Result};
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutPayload};
 
 pub fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
@@ -56,6 +57,16 @@ impl TableSink {
     /// count its rows with [`TableSink::add_rows`].
     pub async fn write_bytes(&mut self, rel: &str, body: Vec<u8>) -> Result<()> {
         put(&self.staging, rel, body).await
+    }
+
+    /// Adds many small encoded files, several writes in flight at once.
+    pub async fn write_all(&mut self, files: Vec<(String, Vec<u8>)>) -> Result<()> {
+        let staging = &self.staging;
+        futures::stream::iter(files.into_iter().map(|(rel, body)| async move { put(staging, &rel, body).await }))
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     pub fn add_rows(&mut self, rows: u64) {

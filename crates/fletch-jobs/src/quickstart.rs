@@ -1,23 +1,30 @@
-//! `fletch quickstart`: makes a small sample under a directory and runs every
-//! job on it embedded, so a new user sees fletch work in one command.
+//! `fletch quickstart`: generates a small sample of every dataset under a
+//! directory and runs every job on it embedded, so a new user sees fletch
+//! work in one command.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use fletch_engine::output::{self, Written};
+use fletch_datagen::{Dataset, GenOptions};
+use fletch_engine::output::Written;
+use fletch_engine::progress::Progress;
 use fletch_engine::{Error, Location, Result};
+use fletch_udfs::json_list::JsonListTable;
 
 use crate::framework::{RunContext, RunOptions};
 use crate::sql_file;
 
-const SAMPLE_EVENTS: &str = include_str!("../../../sql/quickstart/sample_events.sql");
-const DAILY_ADDONS: &str = include_str!("../../../sql/quickstart/daily_addons.sql");
+const LOCALE_TOP_ADDONS: &str = include_str!("../../../sql/quickstart/locale_top_addons.sql");
 
-/// The fixed run date of the sample, so outputs are the same on every machine.
-pub const SAMPLE_DATE: &str = "20261122";
+/// The run date: the last day `clients-daily` generates by default.
+pub const SAMPLE_DATE: &str = "20261121";
 
-/// Outputs of one job run by the quickstart.
+/// The datasets and the scales of the sample.
+const SAMPLE: &[(Dataset, f64)] = &[(Dataset::ClientsDaily, 0.01), (Dataset::Amo, 1.0), (Dataset::Lookalike, 0.001)];
+
+/// Outputs of one step of the quickstart.
 pub struct JobRun {
-    pub job: &'static str,
+    pub job: String,
     pub outputs: Vec<Written>,
 }
 
@@ -25,24 +32,35 @@ pub struct JobRun {
 pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir.to_str().ok_or_else(|| Error::usage(format!("{} is not valid UTF-8", dir.display())))?;
-    let data = Location::parse("quickstart directory", dir)?.join("data");
-    let out = Location::parse("quickstart directory", dir)?.join("output");
+    let root = Location::parse("quickstart directory", dir)?;
+    let (data, out) = (root.join("data"), root.join("output"));
+    let mut runs = Vec::new();
+    for &(dataset, scale) in SAMPLE {
+        let opts = GenOptions {
+            output_root: data.clone(),
+            scale,
+            seed: 42,
+            start_date: dataset.default_start(),
+            days: dataset.default_days(),
+            progress: Progress::new(quiet),
+        };
+        let outputs = fletch_datagen::generate(dataset, &opts).await?;
+        runs.push(JobRun { job: format!("gen {}", dataset.name()), outputs });
+    }
+
     let opts = RunOptions::new(data.as_str(), out.as_str(), Some(SAMPLE_DATE), None, None, quiet)?;
     let rc = RunContext::connect(opts).await?;
-
-    let step = rc.progress.step("generate sample events");
-    let events = rc.sql_step("sql/quickstart/sample_events.sql", SAMPLE_EVENTS, &rc.base_params()).await?;
-    let sample = output::write_table(events, &data, "events", &["day".to_string()]).await?;
-    step.done(sample.rows);
-
+    let curated = data.file_url(&format!("{}{}", fletch_datagen::amo::PREFIX, fletch_datagen::amo::CURATED_FILE));
+    rc.ctx.register_table("curated", Arc::new(JsonListTable::new(curated.as_str())?))?;
     let report = sql_file::run_sql(
         &rc,
-        "sql/quickstart/daily_addons.sql",
-        DAILY_ADDONS,
-        "daily_addons",
+        "sql/quickstart/locale_top_addons.sql",
+        LOCALE_TOP_ADDONS,
+        "locale_top_addons",
         &[],
         &rc.base_params(),
     )
     .await?;
-    Ok(vec![JobRun { job: "gen (sample events)", outputs: vec![sample] }, JobRun { job: "sql-file", outputs: vec![report] }])
+    runs.push(JobRun { job: "sql-file".into(), outputs: vec![report] });
+    Ok(runs)
 }
