@@ -399,15 +399,11 @@ mod tests {
     use fletch_engine::catalog::register_input;
     use fletch_engine::session::{Mode, connect};
 
-    use crate::testing::{gen_into, read_tree};
+    use crate::testing::{gen_into, read_tree, scalar_i64};
     use crate::{Dataset, addons};
 
     async fn sql(ctx: &SessionContext, q: &str) -> Vec<RecordBatch> {
         ctx.sql(q).await.unwrap().collect().await.unwrap()
-    }
-
-    async fn one_i64(ctx: &SessionContext, q: &str) -> i64 {
-        sql(ctx, q).await[0].column(0).as_primitive::<Int64Type>().value(0)
     }
 
     #[tokio::test]
@@ -437,9 +433,9 @@ mod tests {
         assert_eq!(got, expected);
 
         // Scale 0.02 is about 20,000 client-day rows.
-        let rows = one_i64(&ctx, "SELECT count(*) FROM clients_daily").await;
+        let rows = scalar_i64(&ctx, "SELECT count(*) FROM clients_daily").await;
         assert!((18_000..22_000).contains(&rows), "{rows}");
-        assert!(one_i64(&ctx, "SELECT count(*) / count(DISTINCT client_id) FROM clients_daily").await >= 5, "several days per client");
+        assert!(scalar_i64(&ctx, "SELECT count(*) / count(DISTINCT client_id) FROM clients_daily").await >= 5, "several days per client");
         for (what, q) in [
             ("non-Firefox rows", "SELECT count(*) FROM clients_daily WHERE app_name <> 'Firefox'"),
             ("non-release rows", "SELECT count(*) FROM clients_daily WHERE channel <> 'release'"),
@@ -449,7 +445,7 @@ mod tests {
             ("NULL add-on list", "SELECT count(*) FROM clients_daily WHERE active_addons IS NULL"),
             ("empty add-on list", "SELECT count(*) FROM clients_daily WHERE cardinality(active_addons) = 0"),
         ] {
-            assert!(one_i64(&ctx, q).await > 0, "{what}");
+            assert!(scalar_i64(&ctx, q).await > 0, "{what}");
         }
         let flags = "SELECT \
             sum(CASE WHEN a['is_system'] THEN 1 ELSE 0 END), sum(CASE WHEN a['user_disabled'] THEN 1 ELSE 0 END), \

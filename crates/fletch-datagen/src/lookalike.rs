@@ -321,19 +321,12 @@ pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::Int64Type;
     use datafusion::arrow::util::pretty::pretty_format_batches;
-    use datafusion::prelude::SessionContext;
     use fletch_engine::catalog::register_all_inputs;
     use fletch_engine::session::{Mode, connect};
 
     use crate::Dataset;
-    use crate::testing::{gen_into, read_tree};
-
-    async fn one(ctx: &SessionContext, q: &str) -> i64 {
-        ctx.sql(q).await.unwrap().collect().await.unwrap()[0].column(0).as_primitive::<Int64Type>().value(0)
-    }
+    use crate::testing::{gen_into, read_tree, scalar_i64};
 
     #[tokio::test]
     async fn deterministic_and_shaped_like_the_seed() {
@@ -350,29 +343,29 @@ mod tests {
             assert_eq!(schema, *super::log_schema(time).as_ref(), "{table}");
         }
         // Exact sizes: the seed's counts times the scale.
-        assert_eq!(one(&ctx, "SELECT count(*) FROM ads_showlog").await, 89_892);
-        assert_eq!(one(&ctx, "SELECT count(*) FROM ads_clicklog").await, 2_072);
-        let persona = one(&ctx, "SELECT count(*) FROM ads_persona").await;
+        assert_eq!(scalar_i64(&ctx, "SELECT count(*) FROM ads_showlog").await, 89_892);
+        assert_eq!(scalar_i64(&ctx, "SELECT count(*) FROM ads_clicklog").await, 2_072);
+        let persona = scalar_i64(&ctx, "SELECT count(*) FROM ads_persona").await;
         assert!((700..820).contains(&persona), "{persona}");
 
         // Planted: conflicting personas and exact duplicates.
-        let conflicted = one(&ctx, "SELECT count(*) FROM (SELECT did FROM (SELECT DISTINCT * FROM ads_persona) GROUP BY did HAVING count(*) > 1)").await;
-        let duplicates = one(&ctx, "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM ads_persona)) FROM ads_persona").await;
+        let conflicted = scalar_i64(&ctx, "SELECT count(*) FROM (SELECT did FROM (SELECT DISTINCT * FROM ads_persona) GROUP BY did HAVING count(*) > 1)").await;
+        let duplicates = scalar_i64(&ctx, "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM ads_persona)) FROM ads_persona").await;
         assert!(conflicted > 0 && duplicates > 0, "conflicted {conflicted}, duplicates {duplicates}");
 
         // Most rows are on slot ids outside the kept list.
         let slots = root.file_url(super::SLOT_IDS_FILE).to_string();
-        let listed = one(&ctx, &format!("SELECT count(*) FROM ads_showlog s JOIN json_list('{slots}') w ON s.slot_id = w.value")).await;
+        let listed = scalar_i64(&ctx, &format!("SELECT count(*) FROM ads_showlog s JOIN json_list('{slots}') w ON s.slot_id = w.value")).await;
         let share = listed as f64 / 89_892.0;
         assert!((0.27..0.33).contains(&share), "share on listed slots {share}");
-        assert_eq!(one(&ctx, &format!("SELECT count(*) FROM json_list('{slots}')")).await, 44);
+        assert_eq!(scalar_i64(&ctx, &format!("SELECT count(*) FROM json_list('{slots}')")).await, 44);
 
         // Unknown dids, and malformed timestamps (some without a fraction).
-        assert!(one(&ctx, "SELECT count(*) FROM ads_showlog s LEFT JOIN ads_persona p ON s.did = p.did WHERE p.did IS NULL").await > 0);
-        assert!(one(&ctx, "SELECT count(*) FROM ads_showlog WHERE show_time NOT LIKE '____-__-__ __:__:__.___'").await > 0);
+        assert!(scalar_i64(&ctx, "SELECT count(*) FROM ads_showlog s LEFT JOIN ads_persona p ON s.did = p.did WHERE p.did IS NULL").await > 0);
+        assert!(scalar_i64(&ctx, "SELECT count(*) FROM ads_showlog WHERE show_time NOT LIKE '____-__-__ __:__:__.___'").await > 0);
 
         // Cleaning (listed slot, one persona, keyword known) keeps about a quarter.
-        let kept = one(&ctx, &format!(
+        let kept = scalar_i64(&ctx, &format!(
             "WITH p AS (SELECT did FROM (SELECT DISTINCT * FROM ads_persona) GROUP BY did HAVING count(*) = 1) \
              SELECT count(*) FROM ads_showlog s JOIN json_list('{slots}') w ON s.slot_id = w.value \
              JOIN p ON p.did = s.did JOIN ad_keywords k ON k.spread_app_id = s.spread_app_id"
@@ -387,7 +380,7 @@ mod tests {
         let root = gen_into(Dataset::Lookalike, dir.path(), 0.0001, 1).await;
         let ctx = connect(&Mode::Embedded).await.unwrap();
         register_all_inputs(&ctx, &root).await.unwrap();
-        assert_eq!(one(&ctx, "SELECT count(DISTINCT spread_app_id) FROM ad_keywords").await, 282);
+        assert_eq!(scalar_i64(&ctx, "SELECT count(DISTINCT spread_app_id) FROM ad_keywords").await, 282);
         let q = "SELECT keyword, keyword_index, count(*) AS apps FROM ad_keywords GROUP BY 1, 2 ORDER BY 2";
         let out = pretty_format_batches(&ctx.sql(q).await.unwrap().collect().await.unwrap()).unwrap().to_string();
         let rows: Vec<String> = out.lines().skip(3).take(29).map(|l| l.split_whitespace().collect()).collect();
@@ -396,7 +389,7 @@ mod tests {
         assert_eq!(rows[13], "|info|14|28|");
         assert_eq!(rows[22], "|other|23|8|");
         assert_eq!(rows[28], "|video|29|31|");
-        let known = one(&ctx, "SELECT count(*) FROM ad_keywords WHERE \
+        let known = scalar_i64(&ctx, "SELECT count(*) FROM ad_keywords WHERE \
             (spread_app_id = 'C10374976' AND keyword = 'shopping') OR (spread_app_id = 'C10608' AND keyword = 'info') \
             OR (spread_app_id = 'C100203741' AND keyword = 'education') OR (spread_app_id = 'PDB' AND keyword = 'other')").await;
         assert_eq!(known, 4);
