@@ -21,6 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::addons::{Catalogue, GROUPS};
 use crate::rng::{Choice, Weighted, stream, unit};
+use crate::sink::{in_waves, parquet_bytes};
 use crate::{GenOptions, Result};
 
 pub const TABLE: &str = "clients_daily";
@@ -379,11 +380,19 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut crate::Sin
     let clients = make_clients(cat, opts);
     opts.progress.note(&format!("clients-daily: {} clients over {} days", clients.len(), opts.days));
     let sink = sinks.open(TABLE);
-    for day in 0..opts.days {
-        let date = opts.start_date + Days::new(day as u64);
+    let days: Vec<u32> = (0..opts.days).collect();
+    let make = |&day: &u32| {
         let batch = day_batch(cat, &clients, opts, day)?;
-        sinks.get(sink).write(&format!("submission_date_s3={}/part-00000.parquet", date.format("%Y%m%d")), &batch).await?;
-    }
+        Ok((batch.num_rows(), parquet_bytes(&batch)?))
+    };
+    in_waves(&days, make, async |&day, (rows, bytes)| {
+        let date = opts.start_date + Days::new(day as u64);
+        let sink = sinks.get(sink);
+        sink.write_bytes(&format!("submission_date_s3={}/part-00000.parquet", date.format("%Y%m%d")), bytes).await?;
+        sink.add_rows(rows as u64);
+        Ok(())
+    })
+    .await?;
     let groups = sinks.open(GROUPS_TABLE);
     sinks.get(groups).write("part-00000.parquet", &groups_batch(&clients)?).await?;
     Ok(())

@@ -18,7 +18,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::rng::{Choice, Weighted, stream};
-use crate::sink::parquet_bytes;
+use crate::sink::{in_waves, parquet_bytes};
 use crate::{GenOptions, Result, Sinks};
 
 pub const PERSONA: &str = "ads_persona";
@@ -277,28 +277,18 @@ async fn logs(pools: &Pools, opts: &GenOptions, sinks: &mut Sinks, table: &str, 
             jobs.push((day, chunk, CHUNK.min(rows - chunk * CHUNK)));
         }
     }
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for wave in jobs.chunks(workers) {
-        let files = std::thread::scope(|s| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|&(day, chunk, rows)| {
-                    let schema = &schema;
-                    s.spawn(move || {
-                        let rng = stream(opts.seed, &[stream_id, day as u64, chunk as u64]);
-                        let date = opts.start_date + Days::new(day as u64);
-                        log_chunk(pools, schema, rng, date, rows)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("generator thread")).collect::<Result<Vec<_>>>()
-        })?;
-        for (&(day, chunk, rows), bytes) in wave.iter().zip(files) {
-            sinks.get(sink).write_bytes(&format!("part-{day:03}-{chunk:03}.parquet"), bytes).await?;
-            sinks.get(sink).add_rows(rows as u64);
-        }
-        opts.progress.note(&format!("{table}: {} rows", fletch_engine::progress::group_thousands(sinks.get(sink).rows())));
-    }
+    let make = |&(day, chunk, rows): &(usize, usize, usize)| {
+        let rng = stream(opts.seed, &[stream_id, day as u64, chunk as u64]);
+        log_chunk(pools, &schema, rng, opts.start_date + Days::new(day as u64), rows)
+    };
+    in_waves(&jobs, make, async |&(day, chunk, rows), bytes| {
+        let sink = sinks.get(sink);
+        sink.write_bytes(&format!("part-{day:03}-{chunk:03}.parquet"), bytes).await?;
+        sink.add_rows(rows as u64);
+        opts.progress.note(&format!("{table}: {} rows", fletch_engine::progress::group_thousands(sink.rows())));
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 

@@ -86,3 +86,24 @@ impl TableSink {
         output::discard(&self.staging).await
     }
 }
+
+/// Builds every job's output on all cores, one wave of as many jobs as cores
+/// at a time (so memory stays bounded), and hands each wave's outputs, in
+/// job order, to `write`. Output does not depend on the number of cores.
+pub async fn in_waves<J: Sync, R: Send>(
+    jobs: &[J],
+    make: impl Fn(&J) -> Result<R> + Sync,
+    mut write: impl AsyncFnMut(&J, R) -> Result<()>,
+) -> Result<()> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for wave in jobs.chunks(workers) {
+        let made = std::thread::scope(|s| {
+            let handles: Vec<_> = wave.iter().map(|job| s.spawn(|| make(job))).collect();
+            handles.into_iter().map(|h| h.join().expect("generator thread")).collect::<Result<Vec<_>>>()
+        })?;
+        for (job, out) in wave.iter().zip(made) {
+            write(job, out).await?;
+        }
+    }
+    Ok(())
+}

@@ -35,6 +35,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     let root = Location::parse("quickstart directory", dir)?;
     let (data, out) = (root.join("data"), root.join("output"));
     let mut runs = Vec::new();
+    let progress = Progress::new(quiet);
     for &(dataset, scale) in SAMPLE {
         let opts = GenOptions {
             output_root: data.clone(),
@@ -42,7 +43,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
             seed: 42,
             start_date: dataset.default_start(),
             days: dataset.default_days(),
-            progress: Progress::new(quiet),
+            progress: progress.clone(),
         };
         let outputs = fletch_datagen::generate(dataset, &opts).await?;
         runs.push(JobRun { job: format!("gen {}", dataset.name()), outputs });
