@@ -39,4 +39,10 @@ fn s3_round_trip_embedded_and_distributed() {
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-embedded", "-c", all], &env)), expected);
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-cluster", "-c", all], &env)), expected);
     assert!(cluster.procs.stop().is_empty());
+
+    // The generator writes to S3 as well, and its output is readable there.
+    let generated = ok(fletch_env(&["gen", "clients-daily", "-q", "--output-root", "s3://fletch/gen", "--scale", "0.002"], &env));
+    assert!(generated.contains("s3://fletch/gen/clients_daily/"), "{generated}");
+    let days = "SELECT count(DISTINCT submission_date_s3) AS days FROM clients_daily";
+    assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/gen", "-c", days], &env)), "days\n28\n");
 }
