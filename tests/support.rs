@@ -4,6 +4,7 @@ use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn fletch_bin() -> &'static str {
@@ -48,11 +49,18 @@ pub fn sql_csv(scheduler: Option<&str>, data_root: &Path, sql: &str, env: &[(&st
     ok(fletch_env(&args, env))
 }
 
-/// A port nothing listens on (and, with `pair`, the next one too).
+/// A port nothing listens on (and, with `pair`, the next one too). Ports come
+/// from a counter below the kernel's ephemeral range (32768+), so tests
+/// starting clusters at the same time never pick the same ones, and ports the
+/// OS hands out to clients cannot collide with them either.
 pub fn free_port(pair: bool) -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 400) as u16 * 30, Ordering::SeqCst, Ordering::SeqCst);
+    let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
     loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if !pair || TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+        let port = NEXT.fetch_add(2, Ordering::SeqCst);
+        assert!(port < 32_000, "test ports exhausted");
+        if free(port) && (!pair || free(port + 1)) {
             return port;
         }
     }
