@@ -6,6 +6,7 @@
 pub mod docs;
 pub mod json_list;
 pub mod lookalike;
+pub mod random;
 pub mod vector;
 mod util;
 
@@ -18,7 +19,7 @@ use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 
 /// Every fletch scalar function.
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![lookalike::did_bucket_udf()]
+    vec![lookalike::did_bucket_udf(), random::seeded_hash_udf()]
 }
 
 /// Every fletch aggregate function.

@@ -5,12 +5,13 @@
 pub mod framework;
 pub mod quickstart;
 pub mod sql_file;
+pub mod taar_locale;
 
 pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
 
 /// Every job, in the order `fletch jobs` lists them.
 pub fn all() -> Vec<&'static dyn Job> {
-    vec![&sql_file::SqlFile]
+    vec![&sql_file::SqlFile, &taar_locale::TaarLocale]
 }
 
 pub fn find(name: &str) -> Option<&'static dyn Job> {
