@@ -5,4 +5,5 @@ mod cli_errors;
 mod distributed;
 mod jobs;
 mod s3;
+mod taar_locale;
 mod support;
