@@ -26,7 +26,7 @@ fn fixture_report_is_hand_checkable() {
 fn quickstart_generates_every_dataset_and_runs_every_job() {
     let tmp = tempfile::tempdir().unwrap();
     let out = ok(fletch(&["quickstart", "-q", "--dir", tmp.path().to_str().unwrap()]));
-    for line in ["gen clients-daily:", "gen amo:", "gen lookalike:", "sql-file:", "output/locale_top_addons/"] {
+    for line in ["gen clients-daily:", "gen amo:", "gen lookalike:", "sql-file:", "output/locale_top_addons/", "taar-locale:", "output/taar/locale/top10_dict.json"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
     }
     // Up to three ranked, curated add-ons per locale, most clients first.

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the tests need besides Rust: a Python venv (.venv/) with
-# moto's S3-compatible server and boto3. Idempotent; quick when already done.
+# Installs what the tests need besides Rust into a Python venv (.venv/):
+# moto's S3-compatible server and boto3, and the TAAR service (mozilla-taar3)
+# as the real consumer of taar-* outputs. Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-requirements=tests/requirements.txt
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.fletch-requirements
-if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$stamp"
+wanted="$(cat tests/requirements.txt tests/requirements-taar.txt)"
+if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  pip=(.venv/bin/pip install --quiet --disable-pip-version-check)
+  "${pip[@]}" -r tests/requirements.txt
+  # mozilla-taar3 builds with the venv's setuptools_scm (it needs < 7).
+  "${pip[@]}" --no-build-isolation -r tests/requirements-taar.txt
+  printf '%s' "$wanted" > "$stamp"
 fi

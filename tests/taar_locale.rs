@@ -1,11 +1,12 @@
 //! `taar-locale`: exact output on hand-checked input, the same output on a
-//! cluster as embedded, and its error paths.
+//! cluster as embedded, loading in the TAAR service itself, and its error paths.
 
 use std::path::Path;
+use std::process::Command;
 
 use fletch_udfs::random::seeded_hash;
 
-use crate::support::{Cluster, fixture, fletch, ok, stderr};
+use crate::support::{Cluster, fixture, fletch, ok, sql_csv, stderr, venv_bin};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/only_guids_top_200.json";
 
@@ -53,7 +54,7 @@ fn hand_checked_counts_without_noise() {
 }
 
 #[test]
-fn cluster_and_embedded_agree_with_noise() {
+fn cluster_matches_embedded_and_the_taar_service_loads_it() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let d = data.to_str().unwrap();
@@ -79,6 +80,18 @@ fn cluster_and_embedded_agree_with_noise() {
     ok(locale(d, other.to_str().unwrap(), &["--seed", "8", "--prefix", "p/"]));
     assert_ne!(std::fs::read_to_string(other.join("p/top10_dict.json")).unwrap(), outputs[0]);
     assert!(cluster.procs.stop().is_empty());
+
+    // The TAAR service's own LocaleRecommender loads the output and recommends
+    // for a generated client.
+    let client = sql_csv(None, &data, "SELECT client_id, locale FROM clients_daily WHERE locale IN ('de', 'fr') ORDER BY client_id LIMIT 1", &[]);
+    let locale = client.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
+    let json = tmp.path().join("embedded/p/top10_dict.json");
+    let script = format!("{}/../../tests/consumers/taar_locale.py", env!("CARGO_MANIFEST_DIR"));
+    let run = Command::new(venv_bin("python")).args([&script, json.to_str().unwrap(), &locale, "4"]).output().unwrap();
+    assert!(run.status.success(), "consumer failed: {}", String::from_utf8_lossy(&run.stderr));
+    let recommended: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let ours = &dict[&locale].as_array().unwrap()[..4];
+    assert_eq!(recommended.as_array().unwrap(), ours, "recommendations for {client}");
 }
 
 #[test]

@@ -2,15 +2,9 @@
 //! derived from the user's seed and fixed stream ids, so output does not
 //! depend on generation order and the same seed gives the same bytes.
 
+use fletch_udfs::random::splitmix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
 
 fn mix(seed: u64, parts: &[u64]) -> u64 {
     parts.iter().fold(splitmix(seed), |h, p| splitmix(h ^ splitmix(*p)))

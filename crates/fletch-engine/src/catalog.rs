@@ -63,6 +63,8 @@ async fn register_files(ctx: &SessionContext, name: &str, location: Location, fi
     let cols = partition_cols(&files[0]);
     let options = ParquetReadOptions::default()
         .table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
+    // Several jobs may share a session (the quickstart): the latest listing wins.
+    ctx.deregister_table(name)?;
     ctx.register_parquet(name, location.as_str(), options)
         .await
         .map_err(|e| Error::input(format!("input table `{name}` at {location}: {}", e.find_root())))?;

@@ -11,7 +11,7 @@ use fletch_engine::progress::Progress;
 use fletch_engine::{Error, Location, Result};
 use fletch_udfs::json_list::JsonListTable;
 
-use crate::framework::{RunContext, RunOptions};
+use crate::framework::{JobArgs, RunContext, RunOptions};
 use crate::sql_file;
 
 const LOCALE_TOP_ADDONS: &str = include_str!("../../../sql/quickstart/locale_top_addons.sql");
@@ -63,5 +63,12 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     )
     .await?;
     runs.push(JobRun { job: "sql-file".into(), outputs: vec![report] });
+
+    // Every other job with its defaults.
+    for job in crate::all().into_iter().filter(|j| j.name() != "sql-file") {
+        let args = JobArgs::parse(job.params(), &Default::default())?;
+        let outputs = job.run(&rc, &args).await?;
+        runs.push(JobRun { job: job.name().into(), outputs });
+    }
     Ok(runs)
 }
