@@ -6,7 +6,7 @@ WITH sample AS (
          row_number() OVER (PARTITION BY client_id ORDER BY submission_date_s3 DESC) AS rn
   FROM clients_daily
   WHERE app_name = 'Firefox' AND channel = 'release'
-    AND submission_date_s3 >= $start AND submission_date_s3 <= $end
+    AND submission_date_s3 > $start AND submission_date_s3 <= $end
     AND client_id IS NOT NULL
 )
 SELECT locale, client_id, addon_info['addon_id'] AS addon

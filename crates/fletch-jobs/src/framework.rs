@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
+use object_store::ObjectStoreExt;
 use fletch_engine::catalog::{self, InputTable};
 use fletch_engine::output::{self, Written};
 use fletch_engine::params::{ParamType, Params, parse_date};
@@ -136,6 +138,13 @@ impl JobArgs {
         }
     }
 
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.one(name) {
+            Some(ScalarValue::Boolean(v)) => *v,
+            _ => None,
+        }
+    }
+
     pub fn float(&self, name: &str) -> Option<f64> {
         match self.one(name) {
             Some(ScalarValue::Float64(v)) => *v,
@@ -229,6 +238,29 @@ impl RunContext {
         let written = output::write_table(df, &self.opts.output_root, table, partition_by).await?;
         step.done(written.rows);
         Ok(written)
+    }
+
+    /// Reads and parses a JSON input given as a path (relative to the current
+    /// directory) or URL; `what` names it in errors. Returns the absolute URL too.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(&self, what: &str, location: &str) -> Result<(String, T)> {
+        let url = ListingTableUrl::parse(location).map_err(|e| Error::usage(format!("{what}: {location}: {e}")))?;
+        let store = self.ctx.runtime_env().object_store(url.object_store())?;
+        let bytes = match store.get(url.prefix()).await {
+            Ok(got) => got.bytes().await?,
+            Err(e) => return Err(Error::input(format!("{what} {url}: cannot read: {e}"))),
+        };
+        let value = serde_json::from_slice(&bytes).map_err(|e| Error::input(format!("{what} {url}: {e}")))?;
+        Ok((url.to_string(), value))
+    }
+
+    /// The `$start` (exclusive) and `$end` (inclusive) `submission_date_s3`
+    /// bounds of the `days` days ending on `--date`.
+    pub fn window_params(&self, days: i64) -> Params {
+        let mut p = self.base_params();
+        let start = self.opts.date - chrono::Days::new(days as u64);
+        p.set("start", ScalarValue::Utf8(Some(start.format("%Y%m%d").to_string())));
+        p.set("end", ScalarValue::Utf8(Some(self.date_compact())));
+        p
     }
 
     /// Writes `<prefix><base>.json` and its dated copy under the output root.

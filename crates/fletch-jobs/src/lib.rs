@@ -5,13 +5,21 @@
 pub mod framework;
 pub mod quickstart;
 pub mod sql_file;
+pub mod taar_amowhitelist;
+pub mod taar_lite;
 pub mod taar_locale;
 
 pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
 
 /// Every job, in the order `fletch jobs` lists them.
 pub fn all() -> Vec<&'static dyn Job> {
-    vec![&sql_file::SqlFile, &taar_locale::TaarLocale]
+    vec![
+        &sql_file::SqlFile,
+        &taar_amowhitelist::AmoWhitelist,
+        &taar_locale::TaarLocale,
+        &taar_lite::GuidGuid,
+        &taar_lite::GuidRanking,
+    ]
 }
 
 pub fn find(name: &str) -> Option<&'static dyn Job> {

@@ -64,9 +64,15 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     .await?;
     runs.push(JobRun { job: "sql-file".into(), outputs: vec![report] });
 
-    // Every other job with its defaults.
+    // Every other job with its defaults, except that guidguid reads the
+    // whitelist amowhitelist has just written (production keeps both in one bucket).
+    let amo_whitelist = out.file_url(crate::taar_lite::EXTERNAL_WHITELIST);
     for job in crate::all().into_iter().filter(|j| j.name() != "sql-file") {
-        let args = JobArgs::parse(job.params(), &Default::default())?;
+        let mut raw = std::collections::BTreeMap::new();
+        if job.name() == "taar-lite-guidguid" {
+            raw.insert("whitelist".to_string(), vec![amo_whitelist.to_string()]);
+        }
+        let args = JobArgs::parse(job.params(), &raw)?;
         let outputs = job.run(&rc, &args).await?;
         runs.push(JobRun { job: job.name().into(), outputs });
     }

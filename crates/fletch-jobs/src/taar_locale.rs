@@ -7,16 +7,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Days;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
-use datafusion::datasource::listing::ListingTableUrl;
 use fletch_engine::output::Written;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use fletch_udfs::json_list::JsonListTable;
-use object_store::ObjectStoreExt;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -76,10 +73,8 @@ impl Job for TaarLocale {
         rc.input("clients_daily").await?;
         rc.ctx.register_table("whitelist", Arc::new(JsonListTable::new(&whitelist_url)?))?;
 
-        let mut params = rc.base_params();
-        let start = rc.opts.date - Days::new(days as u64 + 1);
-        params.set("start", ScalarValue::Utf8(Some(start.format("%Y%m%d").to_string())));
-        params.set("end", ScalarValue::Utf8(Some(rc.date_compact())));
+        // The original reads num-days + 1 days back, the run date included.
+        let mut params = rc.window_params(days + 2);
         params.set("limit", ScalarValue::Int64(Some(LOCALE_LIMIT)));
         let client_addons = rc.sql_step("sql/taar-locale/client_addons.sql", CLIENT_ADDONS, &params).await?;
         rc.ctx.register_table("client_addons", client_addons.into_view())?;
@@ -113,14 +108,10 @@ fn positive(v: Option<i64>, flag: &str) -> Result<i64> {
 
 /// The whitelist's absolute URL and its guids in file order (duplicates dropped).
 async fn read_whitelist(rc: &RunContext, location: &str) -> Result<(String, Vec<String>)> {
-    let url = ListingTableUrl::parse(location).map_err(|e| Error::usage(format!("--whitelist: {location}: {e}")))?;
-    let store = rc.ctx.runtime_env().object_store(url.object_store())?;
-    let bytes = match store.get(url.prefix()).await {
-        Ok(got) => got.bytes().await?,
-        Err(e) => return Err(Error::input(format!("whitelist {url}: cannot read: {e}"))),
-    };
-    let guids: Vec<String> = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::input(format!("whitelist {url}: expected a JSON list of guid strings: {e}")))?;
+    let (url, guids): (String, Vec<String>) = rc
+        .read_json("whitelist", location)
+        .await
+        .map_err(|e| Error::input(format!("{e} (expected a JSON list of guid strings)")))?;
     let mut seen = std::collections::HashSet::new();
     let unique: Vec<String> = guids.iter().filter(|g| seen.insert(g.as_str())).cloned().collect();
     if unique.is_empty() {
@@ -129,7 +120,7 @@ async fn read_whitelist(rc: &RunContext, location: &str) -> Result<(String, Vec<
     if unique.len() < guids.len() {
         log::warn!("whitelist {url}: {} duplicate guids ignored", guids.len() - unique.len());
     }
-    Ok((url.to_string(), unique))
+    Ok((url, unique))
 }
 
 /// The locales (sorted) and the clients per (locale, add-on) of `locale_counts.sql`.
