@@ -5,5 +5,6 @@ mod cli_errors;
 mod distributed;
 mod jobs;
 mod s3;
+mod taar_lite;
 mod taar_locale;
 mod support;

@@ -1,0 +1,131 @@
+//! `taar-amowhitelist`, `taar-lite-guidranking` and `taar-lite-guidguid`:
+//! exact output on hand-checked input, and the same output on a cluster.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{Cluster, fixture, fletch, ok, stderr};
+
+const WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
+
+fn run(job: &str, data: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", job, "-q", "--data-root", data, "--output-root", out, "--date", "20261121"];
+    args.extend(extra);
+    fletch(&args)
+}
+
+fn read(path: impl AsRef<Path>) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn record(guid: &str, webext: Value, rating: f64, created: &str, featured: bool) -> Value {
+    json!({"guid": guid, "current_version": {"files": [{"is_webextension": webext}]},
+           "ratings": {"average": rating}, "first_create_date": created, "is_featured": featured})
+}
+
+/// The hand-checked clients_daily and an AMO whitelist dump of A B C D (WebExtensions), E (legacy) and Pioneer.
+fn lite_input(dir: &Path) -> String {
+    let (empty, data) = (dir.join("no-inputs"), dir.join("data"));
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
+    let old = "2020-01-01T00:00:00Z";
+    let dump: serde_json::Map<String, Value> = ["A", "B", "C", "D", "pioneer-opt-in@mozilla.org"]
+        .iter()
+        .map(|g| (g.to_string(), record(g, json!(true), 4.0, old, false)))
+        .chain([("E".to_string(), record("E", json!(false), 4.0, old, false))])
+        .collect();
+    std::fs::write(data.join(WHITELIST), serde_json::to_vec(&dump).unwrap()).unwrap();
+    let (e, d, sql) = (empty.to_str().unwrap(), data.to_str().unwrap(), fixture("taar_lite_clients.sql"));
+    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--table", "clients_daily", "--partition-by", "submission_date_s3"]));
+    d.to_string()
+}
+
+#[test]
+fn guidranking_and_guidguid_hand_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = lite_input(tmp.path());
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+
+    // Every occurrence on Firefox release days in the window, no state filter.
+    ok(run("taar-lite-guidranking", &data, o, &[]));
+    let ranking = read(out.join("taar/lite/guid_install_ranking.json"));
+    assert_eq!(ranking, json!({"A": 7, "B": 5, "C": 4, "D": 2, "E": 1, "pioneer-opt-in@mozilla.org": 1}));
+    assert_eq!(ranking, read(out.join("taar/lite/guid_install_ranking20261121.json")));
+
+    // Latest day per client; A twice on k1 pairs with itself (2·1) and with B (2·1).
+    ok(run("taar-lite-guidguid", &data, o, &[]));
+    assert_eq!(
+        read(out.join("taar/lite/guid_coinstallation.json")),
+        json!({"A": {"A": 2, "B": 3, "C": 2}, "B": {"A": 3, "C": 2}, "C": {"A": 2, "B": 2}})
+    );
+    // The original's join: k1's two days, each weighted by its two days.
+    ok(run("taar-lite-guidguid", &data, o, &["--legacy-join", "true", "--prefix", "legacy/"]));
+    assert_eq!(
+        read(out.join("legacy/guid_coinstallation.json")),
+        json!({"A": {"A": 4, "B": 5, "C": 2}, "B": {"A": 5, "C": 2}, "C": {"A": 2, "B": 2, "D": 2}, "D": {"C": 2}})
+    );
+
+    // A dump with no WebExtension file is the original's "Empty AMO whitelist".
+    let legacy_only = tmp.path().join("legacy.json");
+    std::fs::write(&legacy_only, serde_json::to_vec(&json!({"E": record("E", json!(false), 4.0, "2020-01-01T00:00:00Z", false)})).unwrap()).unwrap();
+    let failed = run("taar-lite-guidguid", &data, o, &["--whitelist", legacy_only.to_str().unwrap(), "--prefix", "empty/"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(stderr(&failed).contains("no add-on with a WebExtension file"), "{}", stderr(&failed));
+    assert!(!out.join("empty").exists());
+}
+
+#[test]
+fn amowhitelist_hand_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
+    // --date 20261121, --min-age-days 60: created on or before 2026-09-22 00:00, offsets dropped.
+    let dump = json!({
+        "A": record("A", json!(true), 4.0, "2020-01-01T00:00:00Z", true),
+        "B": record("B", json!(true), 3.0, "2020-01-01T00:00:00Z", false),
+        "C59": record("C59", json!(true), 4.0, "2026-09-23T10:00:00Z", false),
+        "D61": record("D61", json!(true), 4.0, "2026-09-21T23:00:00-05:00", false),
+        "E": record("E", json!(false), 4.0, "2020-01-01T00:00:00Z", true),
+        "N": record("N", json!(null), 4.0, "2020-01-01T00:00:00Z", false),
+        "L": record("L", json!(true), 2.5, "2020-01-01T00:00:00Z", false),
+        "pioneer-opt-in@mozilla.org": record("pioneer-opt-in@mozilla.org", json!(true), 5.0, "2020-01-01T00:00:00Z", true),
+    });
+    std::fs::write(data.join("telemetry-ml/addon_recommender/extended_addons_database.json"), serde_json::to_vec(&dump).unwrap()).unwrap();
+    let out = tmp.path().join("out");
+    ok(run("taar-amowhitelist", data.to_str().unwrap(), out.to_str().unwrap(), &["--prefix", "amo/"]));
+    let keys = |name: &str| -> Vec<String> { read(out.join(format!("amo/{name}.json"))).as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys("whitelist_addons_database"), ["A", "B", "D61", "N"]);
+    assert_eq!(keys("featured_addons_database"), ["A", "E", "pioneer-opt-in@mozilla.org"]);
+    assert_eq!(keys("featured_whitelist_addons"), ["A"]);
+    assert_eq!(read(out.join("amo/whitelist_addons_database.json"))["B"], dump["B"], "records are kept whole");
+    assert!(out.join("amo/featured_whitelist_addons20261121.json").exists());
+}
+
+#[test]
+fn taar_lite_cluster_matches_embedded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    ok(fletch(&["gen", "clients-daily", "-q", "--output-root", d, "--scale", "0.005"]));
+    ok(fletch(&["gen", "amo", "-q", "--output-root", d]));
+    ok(run("taar-amowhitelist", d, d, &[]));
+    let mut cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    for job in ["taar-lite-guidranking", "taar-lite-guidguid"] {
+        let mut outputs = Vec::new();
+        for (mode, scheduler) in [("embedded", None), ("cluster", Some(cluster.scheduler.as_str()))] {
+            let out = tmp.path().join(mode);
+            let mut extra = vec![];
+            if let Some(s) = scheduler {
+                extra.extend(["--scheduler", s]);
+            }
+            ok(run(job, d, out.to_str().unwrap(), &extra));
+            let file = if job.ends_with("guidranking") { "guid_install_ranking.json" } else { "guid_coinstallation.json" };
+            outputs.push(read(out.join("taar/lite").join(file)));
+        }
+        assert!(outputs[0].as_object().unwrap().len() > 100, "{job}: {}", outputs[0]);
+        assert_eq!(outputs[0], outputs[1], "{job}");
+    }
+    assert!(cluster.procs.stop().is_empty());
+}
