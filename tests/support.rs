@@ -219,12 +219,19 @@ pub fn fixture(name: &str) -> String {
     format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Writes the result of tests/fixtures/<sql> as table `table`, partitioned by
+/// `partition`, under `data` (through the sql-file job; `data` may hold other
+/// files already).
+pub fn fixture_table(data: &Path, sql: &str, table: &str, partition: &str) {
+    let empty = tempfile::tempdir().unwrap();
+    let (e, d, sql) = (empty.path().to_str().unwrap(), data.to_str().unwrap(), fixture(sql));
+    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--table", table, "--partition-by", partition]));
+}
+
 /// Writes the `events` fixture table (tests/fixtures/events.sql, partitioned
 /// by day) under `dir/data` and returns that data root.
 pub fn sample(dir: &Path) -> PathBuf {
-    let (empty, data) = (dir.join("no-inputs"), dir.join("data"));
-    std::fs::create_dir_all(&empty).unwrap();
-    let (e, d, sql) = (empty.to_str().unwrap(), data.to_str().unwrap(), fixture("events.sql"));
-    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--partition-by", "day"]));
+    let data = dir.join("data");
+    fixture_table(&data, "events.sql", "events", "day");
     data
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, fixture, fletch, ok, stderr};
+use crate::support::{Cluster, fixture_table, fletch, ok, stderr};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
 
@@ -26,8 +26,7 @@ fn record(guid: &str, webext: Value, rating: f64, created: &str, featured: bool)
 
 /// The hand-checked clients_daily and an AMO whitelist dump of A B C D (WebExtensions), E (legacy) and Pioneer.
 fn lite_input(dir: &Path) -> String {
-    let (empty, data) = (dir.join("no-inputs"), dir.join("data"));
-    std::fs::create_dir_all(&empty).unwrap();
+    let data = dir.join("data");
     std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
     let old = "2020-01-01T00:00:00Z";
     let dump: serde_json::Map<String, Value> = ["A", "B", "C", "D", "pioneer-opt-in@mozilla.org"]
@@ -36,9 +35,8 @@ fn lite_input(dir: &Path) -> String {
         .chain([("E".to_string(), record("E", json!(false), 4.0, old, false))])
         .collect();
     std::fs::write(data.join(WHITELIST), serde_json::to_vec(&dump).unwrap()).unwrap();
-    let (e, d, sql) = (empty.to_str().unwrap(), data.to_str().unwrap(), fixture("taar_lite_clients.sql"));
-    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--table", "clients_daily", "--partition-by", "submission_date_s3"]));
-    d.to_string()
+    fixture_table(&data, "taar_lite_clients.sql", "clients_daily", "submission_date_s3");
+    data.to_str().unwrap().to_string()
 }
 
 #[test]

@@ -6,20 +6,17 @@ use std::process::Command;
 
 use fletch_udfs::random::seeded_hash;
 
-use crate::support::{Cluster, fixture, fletch, ok, sql_csv, stderr, venv_bin};
+use crate::support::{Cluster, fixture_table, fletch, ok, sql_csv, stderr, venv_bin};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/only_guids_top_200.json";
 
 /// Writes the hand-checked clients_daily and the whitelist ["A", "B", "C"] under `dir/data`.
 fn hand_checked_input(dir: &Path) -> String {
-    let (empty, data) = (dir.join("no-inputs"), dir.join("data"));
-    std::fs::create_dir_all(&empty).unwrap();
+    let data = dir.join("data");
     std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
     std::fs::write(data.join(WHITELIST), r#"["A", "B", "C"]"#).unwrap();
-    let (e, d) = (empty.to_str().unwrap(), data.to_str().unwrap());
-    let sql = fixture("taar_locale_clients.sql");
-    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--table", "clients_daily", "--partition-by", "submission_date_s3"]));
-    d.to_string()
+    fixture_table(&data, "taar_locale_clients.sql", "clients_daily", "submission_date_s3");
+    data.to_str().unwrap().to_string()
 }
 
 fn locale(data: &str, out: &str, extra: &[&str]) -> std::process::Output {
@@ -107,6 +104,7 @@ fn bad_inputs_fail_before_writing() {
         assert!(!out.join("taar").exists(), "{extra:?} wrote output");
     };
     let empty = tmp.path().join("no-inputs");
+    std::fs::create_dir_all(&empty).unwrap();
     std::fs::write(empty.join("wl.json"), "[]").unwrap();
     fails(&["--whitelist", empty.join("wl.json").to_str().unwrap()], &data, 1, "wl.json: the list is empty");
     std::fs::write(empty.join("bad.json"), "{\"A\": 1").unwrap();
