@@ -38,7 +38,8 @@ fn s3_round_trip_embedded_and_distributed() {
     assert_eq!(expected.lines().count(), 29);
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-embedded", "-c", all], &env)), expected);
     assert_eq!(ok(fletch_env(&["sql", "-q", "--format", "csv", "--data-root", "s3://fletch/out-cluster", "-c", all], &env)), expected);
-    assert!(cluster.procs.stop().is_empty());
+    let forced = cluster.procs.stop();
+    assert!(forced.is_empty(), "did not stop on SIGTERM: {forced:?}");
 
     // The generator writes to S3 as well, and its output is readable there.
     let generated = ok(fletch_env(&["gen", "clients-daily", "-q", "--output-root", "s3://fletch/gen", "--scale", "0.002"], &env));

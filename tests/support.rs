@@ -90,14 +90,14 @@ impl Processes {
         self.children.push((name.to_string(), child));
     }
 
-    /// Stops every process; returns those that did not exit by themselves on SIGTERM.
+    /// Stops every process, the last started first (executors before their
+    /// scheduler, so they can say goodbye to it); returns those that did not
+    /// exit by themselves within 20 s of SIGTERM.
     pub fn stop(&mut self) -> Vec<String> {
         let mut forced = Vec::new();
-        for (_, child) in &self.children {
+        for (name, child) in self.children.iter_mut().rev() {
             let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        }
-        for (name, child) in &mut self.children {
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(20);
             while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -76,7 +76,8 @@ fn cluster_matches_embedded_and_the_taar_service_loads_it() {
     let other = tmp.path().join("other");
     ok(locale(d, other.to_str().unwrap(), &["--seed", "8", "--prefix", "p/"]));
     assert_ne!(std::fs::read_to_string(other.join("p/top10_dict.json")).unwrap(), outputs[0]);
-    assert!(cluster.procs.stop().is_empty());
+    let forced = cluster.procs.stop();
+    assert!(forced.is_empty(), "did not stop on SIGTERM: {forced:?}");
 
     // The TAAR service's own LocaleRecommender loads the output and recommends
     // for a generated client.
