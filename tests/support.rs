@@ -66,6 +66,11 @@ pub fn free_port(pair: bool) -> u16 {
     }
 }
 
+/// Waits until something listens on `addr`, showing `log` if it never does.
+pub fn wait_for_port(addr: &str, log: &Path) {
+    wait_for(addr, Duration::from_secs(30), || TcpStream::connect(addr).is_ok(), &[log.to_path_buf()]);
+}
+
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool, logs: &[PathBuf]) {
     let start = Instant::now();
     while !ready() {
@@ -84,6 +89,13 @@ pub struct Processes {
 }
 
 impl Processes {
+    /// One process, `program args...`, its output in `log`.
+    pub fn start(name: &str, program: &str, args: &[String], log: &Path) -> Processes {
+        let mut procs = Processes { children: Vec::new() };
+        procs.spawn(name, Command::new(program).args(args), log);
+        procs
+    }
+
     fn spawn(&mut self, name: &str, cmd: &mut Command, log: &Path) {
         let log = File::create(log).unwrap();
         let child = cmd.stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap();

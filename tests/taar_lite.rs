@@ -128,3 +128,42 @@ fn taar_lite_cluster_matches_embedded() {
     let forced = cluster.procs.stop();
     assert!(forced.is_empty(), "did not stop on SIGTERM: {forced:?}");
 }
+
+/// The AMO test server (tests/servers/amo_server.py) over generated pages.
+fn amo_server(api_dir: &Path, log_dir: &Path, faults: &[&str]) -> (String, crate::support::Processes) {
+    let port = crate::support::free_port(false);
+    let script = format!("{}/../../tests/servers/amo_server.py", env!("CARGO_MANIFEST_DIR"));
+    let mut args = vec![script, api_dir.to_str().unwrap().to_string(), port.to_string()];
+    args.extend(faults.iter().map(|s| s.to_string()));
+    let procs = crate::support::Processes::start("amo", "python3", &args, &log_dir.join("amo.log"));
+    let addr = format!("127.0.0.1:{port}");
+    crate::support::wait_for_port(&addr, &log_dir.join("amo.log"));
+    (format!("http://{addr}"), procs)
+}
+
+#[test]
+fn amodump_rebuilds_the_dump_through_faults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(fletch(&["gen", "amo", "-q", "--output-root", data.to_str().unwrap()]));
+    let expected = read(data.join("telemetry-ml/addon_recommender/extended_addons_database.json"));
+
+    // Every paged URL (search pages, later version pages) fails once, and
+    // search page 3 is slower than the timeout once: retries recover.
+    let faults = ["--flaky", "1", "--flaky-match", "page=", "--slow-first", "type=extension&page=3", "3"];
+    let (url, _server) = amo_server(&data.join("amo_api"), tmp.path(), &faults);
+    let out = tmp.path().join("out");
+    let done = run("taar-amodump", data.to_str().unwrap(), out.to_str().unwrap(), &["--amo-url", &url, "--timeout-secs", "2", "--retries", "3", "--workers", "16"]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(read(out.join("telemetry-ml/addon_recommender/extended_addons_database.json")), expected);
+    assert_eq!(read(out.join("telemetry-ml/addon_recommender/extended_addons_database20261121.json")), expected);
+
+    // A page that always fails fails the job, naming it, and writes nothing.
+    let (url, _server) = amo_server(&data.join("amo_api"), tmp.path(), &["--always-fail", "page=2"]);
+    let out = tmp.path().join("failed");
+    let failed = run("taar-amodump", data.to_str().unwrap(), out.to_str().unwrap(), &["--amo-url", &url, "--retries", "2"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let err = stderr(&failed);
+    assert!(err.contains("AMO request failed after 3 attempts") && err.contains("page=2") && err.contains("500"), "{err}");
+    assert!(!out.exists(), "nothing may be written");
+}

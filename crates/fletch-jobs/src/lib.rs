@@ -5,6 +5,7 @@
 pub mod framework;
 pub mod quickstart;
 pub mod sql_file;
+pub mod taar_amodump;
 pub mod taar_amowhitelist;
 pub mod taar_lite;
 pub mod taar_locale;
@@ -15,6 +16,7 @@ pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
 pub fn all() -> Vec<&'static dyn Job> {
     vec![
         &sql_file::SqlFile,
+        &taar_amodump::AmoDump,
         &taar_amowhitelist::AmoWhitelist,
         &taar_locale::TaarLocale,
         &taar_lite::GuidGuid,

@@ -67,7 +67,8 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     // Every other job with its defaults, except that guidguid reads the
     // whitelist amowhitelist has just written (production keeps both in one bucket).
     let amo_whitelist = out.file_url(crate::taar_lite::EXTERNAL_WHITELIST);
-    for job in crate::all().into_iter().filter(|j| j.name() != "sql-file") {
+    // taar-amodump needs the AMO API; `gen amo` wrote the dump it would make.
+    for job in crate::all().into_iter().filter(|j| !matches!(j.name(), "sql-file" | "taar-amodump")) {
         let mut raw = std::collections::BTreeMap::new();
         if job.name() == "taar-lite-guidguid" {
             raw.insert("whitelist".to_string(), vec![amo_whitelist.to_string()]);
