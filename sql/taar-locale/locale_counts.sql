@@ -4,9 +4,8 @@
 -- row with a NULL add-on, so the driver knows the original's limit table
 -- (every locale, cap $limit) from this single pass.
 WITH marked AS (
-  SELECT c.locale, c.client_id, c.addon, w.value IS NOT NULL AS listed
-  FROM client_addons AS c
-  LEFT JOIN whitelist AS w ON c.addon = w.value
+  SELECT locale, client_id, addon, array_has($whitelist, addon) AS listed
+  FROM client_addons
 ),
 picked AS (
   SELECT locale, addon, listed,

@@ -18,6 +18,14 @@ use fletch_engine::script::Script;
 use fletch_engine::session::{self, Mode};
 use fletch_engine::{Error, Location, Result};
 
+/// A list of strings as one typed SQL parameter (use with `array_has($name, x)`).
+pub fn string_list(values: &[String]) -> ScalarValue {
+    ScalarValue::List(ScalarValue::new_list_nullable(
+        &values.iter().map(|v| ScalarValue::Utf8(Some(v.clone()))).collect::<Vec<_>>(),
+        &datafusion::arrow::datatypes::DataType::Utf8,
+    ))
+}
+
 /// One job-specific flag (`--name`).
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
@@ -136,6 +144,13 @@ impl JobArgs {
             Some(ScalarValue::Int64(v)) => *v,
             _ => None,
         }
+    }
+
+    /// An integer flag within `range`, or a usage error naming the flag and the range.
+    pub fn int_in(&self, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64> {
+        self.int(name)
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| Error::usage(format!("--{name}: expected {} to {}", range.start(), range.end())))
     }
 
     pub fn bool(&self, name: &str) -> Option<bool> {

@@ -46,11 +46,9 @@ impl Job for AmoDump {
     }
 
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>> {
-        let positive = |name: &str| {
-            args.int(name).filter(|n| *n > 0).ok_or_else(|| Error::usage(format!("--{name}: expected a positive integer")))
-        };
-        let (workers, timeout) = (positive("workers")? as usize, positive("timeout-secs")? as u64);
-        let retries = args.int("retries").filter(|n| (0..=20).contains(n)).ok_or_else(|| Error::usage("--retries: expected 0 to 20"))? as u32;
+        let workers = args.int_in("workers", 1..=256)? as usize;
+        let timeout = args.int_in("timeout-secs", 1..=3600)? as u64;
+        let retries = args.int_in("retries", 0..=20)? as u32;
         let base = args.string("amo-url").unwrap_or_default().trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(Error::usage(format!("--amo-url: expected an http(s) URL, got `{base}`")));

@@ -43,7 +43,7 @@ impl Job for AmoWhitelist {
 
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>> {
         let min_rating = args.float("min-rating").ok_or_else(|| Error::usage("--min-rating: expected a number"))?;
-        let min_age = args.int("min-age-days").filter(|d| *d >= 0).ok_or_else(|| Error::usage("--min-age-days: expected a non-negative integer"))?;
+        let min_age = args.int_in("min-age-days", 0..=36_500)?;
         let location = args.string("input").unwrap_or_else(|| rc.opts.data_root.file_url(DUMP).to_string());
         let (url, dump): (String, Map<String, Value>) = rc.read_json("AMO dump", &location).await?;
         // The original compares naive datetimes: the dump's offset is dropped, not converted.

@@ -8,13 +8,12 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
-use datafusion::arrow::datatypes::DataType;
 use fletch_engine::output::Written;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use serde_json::{Map, Value, json};
 
-use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, string_list};
 
 const RANKING_SQL: &str = include_str!("../../../sql/taar-lite/guid_install_ranking.sql");
 const COINSTALL_SQL: &str = include_str!("../../../sql/taar-lite/guid_coinstallation.sql");
@@ -25,9 +24,7 @@ const DAYS: ParamSpec =
 const PREFIX: ParamSpec = ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default("taar/lite/");
 
 fn window_days(args: &JobArgs) -> Result<i64> {
-    args.int("client-data-num-days")
-        .filter(|d| (1..=3650).contains(d))
-        .ok_or_else(|| Error::usage("--client-data-num-days: expected 1 to 3650"))
+    args.int_in("client-data-num-days", 1..=3650)
 }
 
 pub struct GuidRanking;
@@ -102,11 +99,7 @@ impl Job for GuidGuid {
         let step = rc.progress.step("read AMO whitelist");
         let whitelist = external_whitelist(rc, &location).await?;
         step.done_counting(whitelist.len() as u64, "guids");
-        let list = ScalarValue::List(ScalarValue::new_list_nullable(
-            &whitelist.into_iter().map(|g| ScalarValue::Utf8(Some(g))).collect::<Vec<_>>(),
-            &DataType::Utf8,
-        ));
-        params.set("whitelist", list);
+        params.set("whitelist", string_list(&whitelist));
         params.set("legacy", ScalarValue::Boolean(Some(legacy)));
         rc.input("clients_daily").await?;
 

@@ -4,7 +4,6 @@
 //! and the top-N run here on the driver.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -13,11 +12,10 @@ use datafusion::common::ScalarValue;
 use fletch_engine::output::Written;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
-use fletch_udfs::json_list::JsonListTable;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, string_list};
 
 const CLIENT_ADDONS: &str = include_str!("../../../sql/taar-locale/client_addons.sql");
 const LOCALE_COUNTS: &str = include_str!("../../../sql/taar-locale/locale_counts.sql");
@@ -54,10 +52,8 @@ impl Job for TaarLocale {
     }
 
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>> {
-        let num_addons = positive(args.int("num-addons"), "--num-addons")? as usize;
-        let days = args.int("client-data-num-days").filter(|d| (0..=3650).contains(d)).ok_or_else(|| {
-            Error::usage("--client-data-num-days: expected 0 to 3650")
-        })?;
+        let num_addons = args.int_in("num-addons", 1..=10_000)? as usize;
+        let days = args.int_in("client-data-num-days", 0..=3650)?;
         let epsilon = args.float("epsilon").filter(|e| *e > 0.0).ok_or_else(|| Error::usage("--epsilon: expected a positive number"))?;
         let laplace = match args.string("noise").as_deref() {
             Some("laplace") => true,
@@ -68,14 +64,14 @@ impl Job for TaarLocale {
         let prefix = args.string("prefix").unwrap_or_default();
 
         let step = rc.progress.step("read whitelist");
-        let (whitelist_url, whitelist) = read_whitelist(rc, &whitelist_at).await?;
+        let whitelist = read_whitelist(rc, &whitelist_at).await?;
         step.done_counting(whitelist.len() as u64, "guids");
         rc.input("clients_daily").await?;
-        rc.ctx.register_table("whitelist", Arc::new(JsonListTable::new(&whitelist_url)?))?;
 
         // The original reads num-days + 1 days back, the run date included.
         let mut params = rc.window_params(days + 2);
         params.set("limit", ScalarValue::Int64(Some(LOCALE_LIMIT)));
+        params.set("whitelist", string_list(&whitelist));
         let client_addons = rc.sql_step("sql/taar-locale/client_addons.sql", CLIENT_ADDONS, &params).await?;
         rc.ctx.register_table("client_addons", client_addons.into_view())?;
 
@@ -102,12 +98,8 @@ impl Job for TaarLocale {
     }
 }
 
-fn positive(v: Option<i64>, flag: &str) -> Result<i64> {
-    v.filter(|n| *n > 0).ok_or_else(|| Error::usage(format!("{flag}: expected a positive integer")))
-}
-
-/// The whitelist's absolute URL and its guids in file order (duplicates dropped).
-async fn read_whitelist(rc: &RunContext, location: &str) -> Result<(String, Vec<String>)> {
+/// The whitelist's guids in file order (duplicates dropped).
+async fn read_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String>> {
     let (url, guids): (String, Vec<String>) = rc
         .read_json("whitelist", location)
         .await
@@ -120,7 +112,7 @@ async fn read_whitelist(rc: &RunContext, location: &str) -> Result<(String, Vec<
     if unique.len() < guids.len() {
         log::warn!("whitelist {url}: {} duplicate guids ignored", guids.len() - unique.len());
     }
-    Ok((url, unique))
+    Ok(unique)
 }
 
 /// The locales (sorted) and the clients per (locale, add-on) of `locale_counts.sql`.
