@@ -18,6 +18,20 @@ use fletch_engine::script::Script;
 use fletch_engine::session::{self, Mode};
 use fletch_engine::{Error, Location, Result};
 
+/// Python truthiness of a JSON value: how the original TAAR jobs read the
+/// flags of AMO records (`null`, `false`, `0`, `""`, `[]` and `{}` are false).
+pub fn truthy(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// A list of strings as one typed SQL parameter (use with `array_has($name, x)`).
 pub fn string_list(values: &[String]) -> ScalarValue {
     ScalarValue::List(ScalarValue::new_list_nullable(
@@ -315,6 +329,14 @@ mod tests {
             m.entry(k.to_string()).or_default().push(v.to_string());
         }
         m
+    }
+
+    #[test]
+    fn python_truthiness() {
+        use serde_json::json;
+        for (v, t) in [(json!(null), false), (json!(false), false), (json!(true), true), (json!(0), false), (json!(""), false), (json!("x"), true), (json!([]), false), (json!({"k": 1}), true)] {
+            assert_eq!(truthy(&v), t, "{v}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use serde_json::{Map, Value};
 
-use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, truthy};
 
 pub const PIONEER_GUID: &str = "pioneer-opt-in@mozilla.org";
 pub const DUMP: &str = "telemetry-ml/addon_recommender/extended_addons_database.json";
@@ -51,7 +51,7 @@ impl Job for AmoWhitelist {
         let (mut whitelist, mut featured, mut both) = (Map::new(), Map::new(), Map::new());
         for (guid, record) in &dump {
             let listed = whitelisted(guid, record, min_rating, cutoff).map_err(|e| Error::input(format!("AMO dump {url}: {guid}: {e}")))?;
-            let is_featured = record.get("is_featured").is_some_and(truthy_bool);
+            let is_featured = truthy(&record["is_featured"]);
             if listed {
                 whitelist.insert(guid.clone(), record.clone());
             }
@@ -69,10 +69,6 @@ impl Job for AmoWhitelist {
         written.extend(rc.write_json(&prefix, "featured_whitelist_addons", &Value::Object(both)).await?);
         Ok(written)
     }
-}
-
-fn truthy_bool(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("") && v.as_f64() != Some(0.0)
 }
 
 /// The original's whitelist rule, in its order.

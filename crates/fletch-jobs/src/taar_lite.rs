@@ -13,7 +13,7 @@ use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use serde_json::{Map, Value, json};
 
-use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, string_list};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, string_list, truthy};
 
 const RANKING_SQL: &str = include_str!("../../../sql/taar-lite/guid_install_ranking.sql");
 const COINSTALL_SQL: &str = include_str!("../../../sql/taar-lite/guid_coinstallation.sql");
@@ -129,18 +129,6 @@ async fn external_whitelist(rc: &RunContext, location: &str) -> Result<Vec<Strin
     Ok(guids)
 }
 
-/// Python truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
 fn coinstallations(batches: &[RecordBatch]) -> Map<String, Value> {
     let mut out = Map::new();
     for b in batches {
@@ -151,16 +139,4 @@ fn coinstallations(batches: &[RecordBatch]) -> Map<String, Value> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_truthiness() {
-        for (v, t) in [(json!(null), false), (json!(false), false), (json!(true), true), (json!(0), false), (json!(""), false), (json!("x"), true)] {
-            assert_eq!(truthy(&v), t, "{v}");
-        }
-    }
 }
