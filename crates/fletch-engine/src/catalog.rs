@@ -100,6 +100,7 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::{Mode, connect};
 
     #[test]
     fn finds_partition_columns_and_skips_markers() {
@@ -113,12 +114,6 @@ mod tests {
         assert!(!is_data_file(".staging/x.parquet"));
         assert!(!is_data_file("x.parquet.crc"));
     }
-}
-
-#[cfg(test)]
-mod registration_tests {
-    use super::*;
-    use crate::session::{Mode, connect};
 
     #[tokio::test]
     async fn missing_tables_name_the_table_and_the_path() {

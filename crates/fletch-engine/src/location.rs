@@ -71,10 +71,6 @@ impl Location {
         self.url.as_str()
     }
 
-    pub fn is_local(&self) -> bool {
-        self.url.scheme() == "file"
-    }
-
     /// The local directory, for `file://` locations.
     pub fn local_path(&self) -> Option<std::path::PathBuf> {
         self.url.to_file_path().ok()

@@ -81,10 +81,6 @@ impl Params {
         self.values.get(name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &ScalarValue)> {
-        self.values.iter()
-    }
-
     /// Parses `name=value` (a string) or `name:TYPE=value` and sets it.
     pub fn set_assignment(&mut self, assignment: &str) -> Result<()> {
         let (lhs, value) = assignment.split_once('=').ok_or_else(|| {

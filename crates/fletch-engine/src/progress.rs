@@ -14,10 +14,6 @@ impl Progress {
         Self { quiet, start: Instant::now() }
     }
 
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-
     /// Starts timing a step; report it with [`Step::done`].
     pub fn step(&self, name: &str) -> Step<'_> {
         self.note(&format!("{name} ..."));

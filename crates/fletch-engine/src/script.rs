@@ -2,6 +2,7 @@
 //! `$name` parameters bound as typed values.
 
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -39,18 +40,12 @@ impl Script {
     /// Plans statement `i` with `params` bound. DDL (`CREATE VIEW`, `SET`, ...)
     /// takes effect here; queries run when the returned frame is collected.
     pub async fn statement(&self, ctx: &SessionContext, i: usize, params: &Params) -> Result<DataFrame> {
-        let at = || format!("{} (statement {} of {})", self.source, i + 1, self.len());
-        let plan = ctx
-            .state()
-            .statement_to_plan(self.statements[i].clone())
-            .await
-            .map_err(|e| Error::input(format!("{}: {}", at(), e.find_root())))?;
-        let plan = plan
-            .with_param_values(params.to_param_values())
-            .map_err(|e| Error::input(format!("{}: {}", at(), e.find_root())))?;
-        ctx.execute_logical_plan(plan)
-            .await
-            .map_err(|e| Error::input(format!("{}: {}", at(), e.find_root())))
+        let fail = |e: DataFusionError| {
+            Error::input(format!("{} (statement {} of {}): {}", self.source, i + 1, self.len(), e.find_root()))
+        };
+        let plan = ctx.state().statement_to_plan(self.statements[i].clone()).await.map_err(fail)?;
+        let plan = plan.with_param_values(params.to_param_values()).map_err(fail)?;
+        ctx.execute_logical_plan(plan).await.map_err(fail)
     }
 
     /// Runs every statement but the last, and returns the last one planned.
