@@ -51,7 +51,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
 
     let opts = RunOptions::new(data.as_str(), out.as_str(), Some(SAMPLE_DATE), None, None, quiet)?;
     let rc = RunContext::connect(opts).await?;
-    let curated = data.file_url(&format!("{}{}", fletch_datagen::amo::PREFIX, fletch_datagen::amo::CURATED_FILE));
+    let curated = data.file_url(crate::taar_locale::DEFAULT_WHITELIST);
     rc.ctx.register_table("curated", Arc::new(JsonListTable::new(curated.as_str())?))?;
     let report = sql_file::run_sql(
         &rc,
