@@ -26,10 +26,11 @@ fn fixture_report_is_hand_checkable() {
 fn quickstart_generates_every_dataset_and_runs_every_job() {
     let tmp = tempfile::tempdir().unwrap();
     let out = ok(fletch(&["quickstart", "-q", "--dir", tmp.path().to_str().unwrap()]));
-    for line in ["gen clients-daily:", "gen amo:", "gen lookalike:", "sql-file:", "output/locale_top_addons/", "taar-locale:", "output/taar/locale/top10_dict.json",
+    for line in ["gen clients-daily:", "gen main-summary:", "gen amo:", "gen lookalike:", "sql-file:", "output/locale_top_addons/", "taar-locale:", "output/taar/locale/top10_dict.json",
                  "taar-amowhitelist:", "output/telemetry-ml/addon_recommender/whitelist_addons_database.json",
                  "taar-lite-guidguid:", "output/taar/lite/guid_coinstallation.json",
-                 "taar-lite-guidranking:", "output/taar/lite/guid_install_ranking.json"] {
+                 "taar-lite-guidranking:", "output/taar/lite/guid_install_ranking.json",
+                 "taar-profiles:", "output/taar/profiles/client_profiles/"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
     }
     // Up to three ranked, curated add-ons per locale, most clients first.

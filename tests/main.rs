@@ -7,4 +7,5 @@ mod jobs;
 mod s3;
 mod taar_lite;
 mod taar_locale;
+mod taar_profiles;
 mod support;

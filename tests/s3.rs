@@ -1,12 +1,13 @@
 //! `s3://` end to end against a real S3-compatible server (moto) on loopback,
 //! embedded and on a cluster whose executors resolve the same URLs.
 
-use crate::support::{Cluster, S3Server, fixture, fletch_env, ok, sample, sql_csv};
+use crate::support::{Cluster, Moto, fixture, fletch_env, ok, sample, sql_csv};
 
 #[test]
 fn s3_round_trip_embedded_and_distributed() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = S3Server::start(&tmp.path().join("s3"), "fletch");
+    let server = Moto::start(&tmp.path().join("s3"));
+    server.create_bucket("fletch");
     let env = server.env();
     let local = sample(&tmp.path().join("sample"));
 

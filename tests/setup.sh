@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need besides Rust into a Python venv (.venv/):
-# moto's S3-compatible server and boto3, and the TAAR service (mozilla-taar3)
+# moto's S3 and DynamoDB server and boto3, and the TAAR service (mozilla-taar3)
 # as the real consumer of taar-* outputs. Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

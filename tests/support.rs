@@ -1,4 +1,4 @@
-//! Running the `fletch` binary, a local cluster and an S3 server in tests.
+//! Running the `fletch` binary, a local cluster and a moto (S3, DynamoDB) server in tests.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -183,10 +183,11 @@ impl Cluster {
     }
 }
 
-/// An S3-compatible server (moto, installed by tests/setup.sh) on loopback,
-/// with one bucket, and the AWS variables that point fletch at it.
-pub struct S3Server {
-    pub env: Vec<(&'static str, String)>,
+/// A moto server (installed by tests/setup.sh) on loopback: S3 and DynamoDB
+/// APIs at one endpoint, and the AWS variables that point fletch at it.
+pub struct Moto {
+    pub endpoint: String,
+    env: Vec<(&'static str, String)>,
     _procs: Processes,
 }
 
@@ -194,8 +195,8 @@ pub fn venv_bin(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name)
 }
 
-impl S3Server {
-    pub fn start(dir: &Path, bucket: &str) -> S3Server {
+impl Moto {
+    pub fn start(dir: &Path) -> Moto {
         let moto = venv_bin("moto_server");
         assert!(moto.exists(), "{} is missing: run `bash tests/setup.sh` (tests/run.sh does) first", moto.display());
         std::fs::create_dir_all(dir).unwrap();
@@ -210,19 +211,25 @@ impl S3Server {
             ("AWS_ACCESS_KEY_ID", "fletch-test".to_string()),
             ("AWS_SECRET_ACCESS_KEY", "fletch-test-secret".to_string()),
             ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
             ("AWS_ENDPOINT_URL", endpoint.clone()),
         ];
-        let made = Command::new(venv_bin("python"))
-            .args(["-c", "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])", &endpoint, bucket])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "create bucket: {}", String::from_utf8_lossy(&made.stderr));
-        S3Server { env, _procs: procs }
+        Moto { endpoint, env, _procs: procs }
     }
 
     pub fn env(&self) -> Vec<(&str, &str)> {
         self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    /// Runs `python -c code args...` in the test venv against this server; returns stdout.
+    pub fn python(&self, code: &str, args: &[&str]) -> String {
+        let out = Command::new(venv_bin("python")).arg("-c").arg(code).args(args).envs(self.env()).output().unwrap();
+        assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        self.python("import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])", &[&self.endpoint, bucket]);
     }
 }
 

@@ -6,8 +6,10 @@
 pub mod docs;
 pub mod json_list;
 pub mod lookalike;
+pub mod python_json;
 pub mod random;
 pub mod vector;
+pub mod zlib;
 mod util;
 
 use std::sync::Arc;
@@ -19,7 +21,13 @@ use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 
 /// Every fletch scalar function.
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![lookalike::did_bucket_udf(), random::seeded_hash_udf()]
+    vec![
+        lookalike::did_bucket_udf(),
+        random::seeded_hash_udf(),
+        python_json::to_python_json_udf(),
+        zlib::zlib_compress_udf(),
+        zlib::zlib_decompress_udf(),
+    ]
 }
 
 /// Every fletch aggregate function.

@@ -6,7 +6,9 @@ pub mod addons;
 pub mod amo;
 pub mod clients_daily;
 pub mod lookalike;
+pub mod main_summary;
 mod manifest;
+pub mod population;
 pub mod rng;
 mod sink;
 #[cfg(test)]
@@ -29,16 +31,18 @@ pub const GENERATOR_VERSION: &str = "fletch-gen/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dataset {
     ClientsDaily,
+    MainSummary,
     Amo,
     Lookalike,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::Amo, Dataset::Lookalike];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike];
 
     pub fn name(self) -> &'static str {
         match self {
             Dataset::ClientsDaily => "clients-daily",
+            Dataset::MainSummary => "main-summary",
             Dataset::Amo => "amo",
             Dataset::Lookalike => "lookalike",
         }
@@ -52,6 +56,8 @@ impl Dataset {
     pub fn default_start(self) -> NaiveDate {
         match self {
             Dataset::ClientsDaily | Dataset::Amo => NaiveDate::from_ymd_opt(2026, 10, 25).expect("date"),
+            // The last day of the default clients-daily window.
+            Dataset::MainSummary => NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
             // The seed's logs are from the turn of 2019/2020.
             Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
         }
@@ -60,7 +66,7 @@ impl Dataset {
     pub fn default_days(self) -> u32 {
         match self {
             Dataset::ClientsDaily => 28,
-            Dataset::Amo => 1,
+            Dataset::MainSummary | Dataset::Amo => 1,
             Dataset::Lookalike => 10,
         }
     }
@@ -131,6 +137,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
     let mut sinks = Sinks { root: opts.output_root.clone(), sinks: Vec::new(), files: Vec::new() };
     let result = match dataset {
         Dataset::ClientsDaily => clients_daily::generate(&addons::build(opts.seed), opts, &mut sinks).await,
+        Dataset::MainSummary => main_summary::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
     };

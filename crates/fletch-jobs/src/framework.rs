@@ -32,6 +32,11 @@ pub fn truthy(v: &serde_json::Value) -> bool {
     }
 }
 
+/// The pause before retry `attempt` (1, 2, ...) of a remote call: 200 ms doubling, capped at 6.4 s.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(100 << attempt.min(6))
+}
+
 /// A list of strings as one typed SQL parameter (use with `array_has($name, x)`).
 pub fn string_list(values: &[String]) -> ScalarValue {
     ScalarValue::List(ScalarValue::new_list_nullable(

@@ -2,6 +2,7 @@
 //! steps it runs (from `sql/<job>/`), the few steps that need driver-side
 //! Rust, and the outputs it declares. [`framework`] holds what they share.
 
+pub mod dynamodb;
 pub mod framework;
 pub mod quickstart;
 pub mod sql_file;
@@ -9,6 +10,7 @@ pub mod taar_amodump;
 pub mod taar_amowhitelist;
 pub mod taar_lite;
 pub mod taar_locale;
+pub mod taar_profiles;
 
 pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
 
@@ -21,6 +23,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar_locale::TaarLocale,
         &taar_lite::GuidGuid,
         &taar_lite::GuidRanking,
+        &taar_profiles::TaarProfiles,
     ]
 }
 

@@ -20,7 +20,12 @@ const LOCALE_TOP_ADDONS: &str = include_str!("../../../sql/quickstart/locale_top
 pub const SAMPLE_DATE: &str = "20261121";
 
 /// The datasets and the scales of the sample.
-const SAMPLE: &[(Dataset, f64)] = &[(Dataset::ClientsDaily, 0.01), (Dataset::Amo, 1.0), (Dataset::Lookalike, 0.001)];
+const SAMPLE: &[(Dataset, f64)] = &[
+    (Dataset::ClientsDaily, 0.01),
+    (Dataset::MainSummary, 0.01),
+    (Dataset::Amo, 1.0),
+    (Dataset::Lookalike, 0.001),
+];
 
 /// Outputs of one step of the quickstart.
 pub struct JobRun {
