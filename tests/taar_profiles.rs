@@ -131,7 +131,9 @@ fn generated_day_on_cluster_matches_embedded_and_reaches_dynamodb() {
     let dynamo_flags = ["--dynamodb-endpoint", proxy.as_str(), "--dynamodb-table", "taar_addon_data", "--dynamodb-workers", "3"];
     let mut args = vec!["-q", "--scheduler", cluster.scheduler.as_str()];
     args.extend(dynamo_flags);
-    ok(run(d, distributed.to_str().unwrap(), &args, &env));
+    let done = run(d, distributed.to_str().unwrap(), &args, &env);
+    ok(done.clone());
+    assert_eq!(stderr(&done).matches("rows skipped: tied for the latest start").count(), 1, "{}", stderr(&done));
 
     let expected = profiles(&embedded);
     assert!(expected.len() > 1_000, "{} profiles", expected.len());

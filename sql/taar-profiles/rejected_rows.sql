@@ -1,10 +1,9 @@
 -- rejected_rows: how many latest subsessions did not become a profile, and why.
-SELECT problem, count(*) AS row_count
+-- One grouped aggregate (no UNION with a global one: Ballista 55 runs such a
+-- branch once per output partition and repeats its row).
+SELECT
+  coalesce(problem, 'tied for the latest start (one kept per client)') AS problem,
+  CASE WHEN problem IS NULL THEN count(*) - count(DISTINCT client_id) ELSE count(*) END AS row_count
 FROM profile_candidates
-WHERE problem IS NOT NULL
 GROUP BY problem
-UNION ALL
-SELECT 'tied for the latest start (one kept per client)', count(*) - count(DISTINCT client_id)
-FROM profile_candidates
-WHERE problem IS NULL
-ORDER BY problem
+ORDER BY 1
