@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
 # Starts or stops a local fletch cluster: one scheduler and N executors on loopback.
 #
-#   deploy/local-cluster.sh start [N]   # default 2 executors; prints the --scheduler address
+#   deploy/local-cluster.sh start [N] [--flight-sql]   # default 2 executors; prints the --scheduler address
 #   deploy/local-cluster.sh status
 #   deploy/local-cluster.sh stop
 #
 # FLETCH_BIN picks the binary (default: `fletch` on PATH, else target/debug/fletch);
 # FLETCH_CLUSTER_DIR holds pids, logs and shuffle files (default /tmp/fletch-cluster);
 # FLETCH_SCHEDULER_PORT sets the scheduler port (default 50050); executor i uses
-# ports 50100+10i (Flight) and 50101+10i (gRPC).
+# ports P+2i (Flight) and P+2i+1 (gRPC), P = FLETCH_EXECUTOR_PORT (default 50100).
 set -euo pipefail
 dir="${FLETCH_CLUSTER_DIR:-/tmp/fletch-cluster}"
 port="${FLETCH_SCHEDULER_PORT:-50050}"
+executor_port="${FLETCH_EXECUTOR_PORT:-50100}"
 bin="${FLETCH_BIN:-$(command -v fletch || echo "$(dirname "$0")/../target/debug/fletch")}"
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
-  local n="${1:-2}"
+  local n=2 flight_sql=()
+  for arg in "$@"; do
+    case "$arg" in
+      --flight-sql) flight_sql=(--flight-sql) ;;
+      *[!0-9]* | "") echo "start: expected an executor count or --flight-sql, got '$arg'" >&2; exit 2 ;;
+      *) n="$arg" ;;
+    esac
+  done
   [ -x "$bin" ] || { echo "no fletch binary at $bin (build with cargo build, or set FLETCH_BIN)" >&2; exit 1; }
   mkdir -p "$dir"
   if running "$dir/scheduler.pid"; then echo "already running (deploy/local-cluster.sh stop first)" >&2; exit 1; fi
-  "$bin" scheduler --bind "127.0.0.1:$port" >"$dir/scheduler.log" 2>&1 &
+  "$bin" scheduler --bind "127.0.0.1:$port" "${flight_sql[@]}" >"$dir/scheduler.log" 2>&1 &
   echo $! >"$dir/scheduler.pid"
   for _ in $(seq 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.2
   done
   for i in $(seq 0 $((n - 1))); do
-    "$bin" executor --scheduler "127.0.0.1:$port" --bind "127.0.0.1:$((50100 + 10 * i))" \
+    "$bin" executor --scheduler "127.0.0.1:$port" --bind "127.0.0.1:$((executor_port + 2 * i))" \
       --work-dir "$dir/executor$i" >"$dir/executor$i.log" 2>&1 &
     echo $! >"$dir/executor$i.pid"
   done
@@ -38,6 +46,9 @@ start() {
   done
   echo "scheduler 127.0.0.1:$port with $n executors; logs in $dir"
   echo "try: $bin sql --scheduler 127.0.0.1:$port -c \"SELECT did_bucket('0000001', 2)\""
+  if [ ${#flight_sql[@]} -gt 0 ]; then
+    echo "Flight SQL: grpc://127.0.0.1:$port (docs/notebooks.md)"
+  fi
 }
 
 stop() {
@@ -66,5 +77,5 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{fletch, stderr};
+use crate::support::{fletch, ok, stderr};
 
 fn expect_error(args: &[&str], code: i32, needles: &[&str]) {
     let out = fletch(args);
@@ -17,6 +17,14 @@ fn expect_error(args: &[&str], code: i32, needles: &[&str]) {
 #[test]
 fn unknown_job_lists_the_jobs() {
     expect_error(&["run", "no-such-job"], 2, &["invalid value 'no-such-job'", "possible values: sql-file"]);
+}
+
+#[test]
+fn job_help_lists_the_jobs_flags() {
+    let help = ok(fletch(&["run", "taar-locale", "--help"]));
+    for flag in ["--data-root", "--scheduler", "--epsilon", "--whitelist"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
 }
 
 #[test]

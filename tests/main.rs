@@ -2,7 +2,9 @@
 //! workspace, since each one links DataFusion again.
 
 mod cli_errors;
+mod deploy;
 mod distributed;
+mod flight_sql;
 mod jobs;
 mod s3;
 mod taar_lite;

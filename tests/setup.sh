@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need besides Rust into a Python venv (.venv/):
-# moto's S3 and DynamoDB server and boto3, and the TAAR service (mozilla-taar3)
-# as the real consumer of taar-* outputs. Idempotent; quick when already done.
+# moto's S3 and DynamoDB server and boto3, the TAAR service (mozilla-taar3)
+# as the real consumer of taar-* outputs, the ADBC Flight SQL driver with
+# pyarrow and pandas (notebook test), and kubernetes-validate (deploy/k8s).
+# Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then

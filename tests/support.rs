@@ -139,6 +139,11 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(dir: &Path, executors: usize, env: &[(&str, &str)]) -> Cluster {
+        Cluster::start_with(dir, executors, env, &[])
+    }
+
+    /// A cluster whose scheduler also gets `scheduler_flags` (e.g. `--flight-sql`).
+    pub fn start_with(dir: &Path, executors: usize, env: &[(&str, &str)], scheduler_flags: &[&str]) -> Cluster {
         std::fs::create_dir_all(dir).unwrap();
         let mut procs = Processes { children: Vec::new() };
         let port = free_port(false);
@@ -146,7 +151,7 @@ impl Cluster {
         let scheduler_log = dir.join("scheduler.log");
         procs.spawn(
             "scheduler",
-            Command::new(fletch_bin()).args(["scheduler", "--bind", &scheduler]).envs(env.iter().copied()).env("RUST_LOG", "info"),
+            Command::new(fletch_bin()).args(["scheduler", "--bind", &scheduler]).args(scheduler_flags).envs(env.iter().copied()).env("RUST_LOG", "info"),
             &scheduler_log,
         );
         wait_for("scheduler", Duration::from_secs(30), || TcpStream::connect(&scheduler).is_ok(), std::slice::from_ref(&scheduler_log));
@@ -192,13 +197,27 @@ pub struct Moto {
 }
 
 pub fn venv_bin(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name)
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name);
+    assert!(bin.exists(), "{} is missing: run `bash tests/setup.sh` (tests/run.sh does) first", bin.display());
+    bin
+}
+
+/// A script under tests/consumers/: a real client of fletch's outputs.
+pub fn consumer(name: &str) -> String {
+    format!("{}/../../tests/consumers/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the test venv's `python args...`; returns stdout, failing the test on a non-zero exit.
+pub fn python(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(venv_bin("python")).args(args).envs(env.iter().copied()).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "python {args:?} failed:\n{stderr}\n{stdout}");
+    stdout.into_owned()
 }
 
 impl Moto {
     pub fn start(dir: &Path) -> Moto {
         let moto = venv_bin("moto_server");
-        assert!(moto.exists(), "{} is missing: run `bash tests/setup.sh` (tests/run.sh does) first", moto.display());
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port(false);
         let mut procs = Processes { children: Vec::new() };
@@ -221,15 +240,9 @@ impl Moto {
         self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 
-    /// Runs `python -c code args...` in the test venv against this server; returns stdout.
-    pub fn python(&self, code: &str, args: &[&str]) -> String {
-        let out = Command::new(venv_bin("python")).arg("-c").arg(code).args(args).envs(self.env()).output().unwrap();
-        assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
     pub fn create_bucket(&self, bucket: &str) {
-        self.python("import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])", &[&self.endpoint, bucket]);
+        let code = "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])";
+        python(&["-c", code, &self.endpoint, bucket], &self.env());
     }
 }
 

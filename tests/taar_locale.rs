@@ -2,11 +2,10 @@
 //! cluster as embedded, loading in the TAAR service itself, and its error paths.
 
 use std::path::Path;
-use std::process::Command;
 
 use fletch_udfs::random::seeded_hash;
 
-use crate::support::{Cluster, fixture_table, fletch, ok, sql_csv, stderr, venv_bin};
+use crate::support::{Cluster, fixture_table, fletch, ok, sql_csv, stderr, consumer, python};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/only_guids_top_200.json";
 
@@ -84,10 +83,8 @@ fn cluster_matches_embedded_and_the_taar_service_loads_it() {
     let client = sql_csv(None, &data, "SELECT client_id, locale FROM clients_daily WHERE locale IN ('de', 'fr') ORDER BY client_id LIMIT 1", &[]);
     let locale = client.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
     let json = tmp.path().join("embedded/p/top10_dict.json");
-    let script = format!("{}/../../tests/consumers/taar_locale.py", env!("CARGO_MANIFEST_DIR"));
-    let run = Command::new(venv_bin("python")).args([&script, json.to_str().unwrap(), &locale, "4"]).output().unwrap();
-    assert!(run.status.success(), "consumer failed: {}", String::from_utf8_lossy(&run.stderr));
-    let recommended: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let run = python(&[&consumer("taar_locale.py"), json.to_str().unwrap(), &locale, "4"], &[]);
+    let recommended: serde_json::Value = serde_json::from_str(&run).unwrap();
     let ours = &dict[&locale].as_array().unwrap()[..4];
     assert_eq!(recommended.as_array().unwrap(), ours, "recommendations for {client}");
 }

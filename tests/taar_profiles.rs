@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Cluster, Moto, Processes, fixture_table, fletch, fletch_env, free_port, ok, stderr, wait_for_port};
+use crate::support::{Cluster, Moto, consumer, python, Processes, fixture_table, fletch, fletch_env, free_port, ok, stderr, wait_for_port};
 
 const TABLE: &str = "taar/profiles/client_profiles";
 
@@ -110,8 +110,8 @@ fn generated_day_on_cluster_matches_embedded_and_reaches_dynamodb() {
     let d = data.to_str().unwrap();
     ok(fletch(&["gen", "main-summary", "-q", "--output-root", d, "--scale", "0.004"]));
     let moto = Moto::start(&tmp.path().join("moto"));
-    let consumer = format!("{}/../../tests/consumers/dynamodb_profiles.py", env!("CARGO_MANIFEST_DIR"));
-    let dynamo = |args: &[&str]| moto.python(&std::fs::read_to_string(&consumer).unwrap(), args);
+    let script = consumer("dynamodb_profiles.py");
+    let dynamo = |args: &[&str]| python(&[&[script.as_str()], args].concat(), &moto.env());
     dynamo(&["create", "taar_addon_data"]);
     let proxy_log = tmp.path().join("proxy.log");
     let (proxy, _proxy) = faulty_dynamodb(&moto.endpoint, &proxy_log);

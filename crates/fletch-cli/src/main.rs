@@ -11,8 +11,17 @@ use fletch_engine::{Error, Result};
 
 use args::{Cli, Cmd};
 
+/// `fletch run JOB ...`: everything after JOB goes to the job's own parser,
+/// so `fletch run JOB --help` shows the job's flags, not `run`'s.
+fn job_args_to_job(mut argv: Vec<String>) -> Vec<String> {
+    if argv.get(1).is_some_and(|a| a == "run") && argv.get(2).is_some_and(|j| !j.starts_with('-')) && argv.len() > 3 && argv[3] != "--" {
+        argv.insert(3, "--".into());
+    }
+    argv
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(job_args_to_job(std::env::args().collect()));
     let default_log = match cli.cmd {
         Cmd::Scheduler { .. } | Cmd::Executor { .. } => "info",
         _ => "warn",

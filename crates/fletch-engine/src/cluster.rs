@@ -9,7 +9,7 @@ use ballista_core::config::TaskSchedulingPolicy;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_server};
 
 use crate::codec;
 use crate::error::{Error, Result};
@@ -43,10 +43,18 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         .await
         .map_err(|e| Error::Cluster(format!("cannot start the scheduler: {e}")))?;
     log::info!("fletch scheduler listening on {} (flight sql: {})", opts.bind, opts.flight_sql);
+    let bind = opts.bind;
+    let stopped = |e: ballista_core::error::BallistaError| Error::Cluster(format!("scheduler on {bind} stopped: {e}"));
+    let server = async {
+        if opts.flight_sql {
+            let scheduler = create_scheduler(cluster, Arc::new(config)).await.map_err(stopped)?;
+            crate::flight_sql::serve(scheduler, bind).await
+        } else {
+            start_server(cluster, bind, Arc::new(config)).await.map_err(stopped)
+        }
+    };
     tokio::select! {
-        r = start_server(cluster, opts.bind, Arc::new(config)) => r.map_err(|e| {
-            Error::Cluster(format!("scheduler on {} stopped: {e}", opts.bind))
-        }),
+        r = server => r,
         _ = shutdown_signal() => {
             log::info!("scheduler shutting down");
             Ok(())

@@ -7,6 +7,8 @@ pub mod catalog;
 pub mod cluster;
 pub mod codec;
 pub mod error;
+pub mod external_tables;
+pub mod flight_sql;
 pub mod location;
 pub mod output;
 pub mod params;

@@ -34,6 +34,7 @@ pub fn session_state(config: SessionConfig) -> DfResult<SessionState> {
         .build();
     // register_*, never with_*_functions: the latter replaces the built-ins.
     fletch_udfs::register(&mut state)?;
+    crate::external_tables::register(&mut state);
     Ok(state)
 }
 

@@ -1,0 +1,143 @@
+"""Checks the Kubernetes manifests offline.
+
+usage: validate.py FLETCH_BINARY     (tests/deploy.rs runs it with the test venv)
+
+1. Renders every overlay with `kubectl kustomize`.
+2. Validates each rendered resource against the Kubernetes 1.32 schemas,
+   rejecting unknown fields (kubernetes-validate --strict).
+3. Checks what a schema cannot: every job of the binary has a CronJob; each
+   CronJob runs `fletch run` on the scheduler with Forbid, history limits and a
+   backoff limit; its shell command, expanded as the pod would with the
+   overlay's ConfigMap, is accepted by the binary's own flag parser; and the
+   schedules keep the daily order (AMO dump, whitelist, then its readers).
+"""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import kubernetes_validate
+import yaml
+
+K8S = Path(__file__).resolve().parent
+KUBERNETES_VERSION = "1.32.0"
+# (earlier, later): the later job reads what the earlier one wrote that day.
+ORDER = [
+    ("taar-amodump", "taar-amowhitelist"),
+    ("taar-amowhitelist", "taar-lite-guidguid"),
+]
+# Jobs that run by hand, not on a schedule.
+UNSCHEDULED = {"sql-file"}
+
+
+def fail(message):
+    sys.exit(f"deploy/k8s: {message}")
+
+
+def render(overlay):
+    try:
+        done = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True, text=True)
+    except FileNotFoundError:
+        fail("kubectl is needed to render the kustomizations (kubectl kustomize)")
+    if done.returncode != 0:
+        fail(f"kubectl kustomize {overlay} failed:\n{done.stderr}")
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def validate_schema(overlay, docs):
+    errors = []
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {e.message} at {'.'.join(map(str, e.path))}")
+    if errors:
+        fail(f"{overlay} does not validate against Kubernetes {KUBERNETES_VERSION}:\n" + "\n".join(errors))
+
+
+def fletch_jobs(fletch):
+    usage = subprocess.run([fletch, "run", "--help"], capture_output=True, text=True, check=True).stdout
+    return set(re.search(r"possible values: ([^\]]+)", usage).group(1).split(", "))
+
+
+def expanded_argv(command, env):
+    """The argv `sh -c command` passes to fletch, with `fletch` replaced by a recorder."""
+    with tempfile.TemporaryDirectory() as bin_dir:
+        recorder = Path(bin_dir) / "fletch"
+        recorder.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+        recorder.chmod(0o755)
+        shell_env = {"PATH": f"{bin_dir}:/usr/bin:/bin", **env}
+        done = subprocess.run(["/bin/sh", "-c", command], env=shell_env, capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"`{command}` does not run in sh: {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def check_cronjob(fletch, cronjob, params):
+    name = cronjob["metadata"]["name"]
+    spec = cronjob["spec"]
+    job_spec = spec["jobTemplate"]["spec"]
+    for key, wanted in [("concurrencyPolicy", "Forbid")]:
+        if spec.get(key) != wanted:
+            fail(f"CronJob {name}: {key} must be {wanted}")
+    for key in ["successfulJobsHistoryLimit", "failedJobsHistoryLimit"]:
+        if key not in spec:
+            fail(f"CronJob {name}: set {key}")
+    if "backoffLimit" not in job_spec:
+        fail(f"CronJob {name}: set jobTemplate.spec.backoffLimit")
+    (container,) = job_spec["template"]["spec"]["containers"]
+    refs = {r.get("configMapRef", r.get("secretRef", {})).get("name", "") for r in container.get("envFrom", [])}
+    if not any(r.startswith("fletch-params") for r in refs) or not any(r.startswith("fletch-s3") for r in refs):
+        fail(f"CronJob {name}: needs envFrom the fletch-params ConfigMap and the fletch-s3 Secret")
+    if container.get("command") != ["/bin/sh", "-c"] or len(container.get("args", [])) != 1:
+        fail(f"CronJob {name}: expected command [/bin/sh, -c] and one args string")
+    argv = expanded_argv(container["args"][0], {**params, "RUN_DATE": "20261121"})
+    if argv[:1] != ["run"] or "--scheduler" not in argv:
+        fail(f"CronJob {name}: runs `fletch {' '.join(argv)}`, expected `fletch run JOB --scheduler ...`")
+    # The binary's own parser: unknown flags exit 2; with every flag known, --help exits 0.
+    parsed = subprocess.run([fletch, *argv, "--help"], capture_output=True, text=True)
+    if parsed.returncode != 0:
+        fail(f"CronJob {name}: fletch rejects `fletch {shlex.join(argv)}`: {parsed.stderr.strip()}")
+    return argv[1]
+
+
+def minutes(schedule):
+    minute, hour, *rest = schedule.split()
+    if not (minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]):
+        fail(f"schedule {schedule!r}: expected a daily `M H * * *`")
+    return int(hour) * 60 + int(minute)
+
+
+def check_overlay(fletch, overlay):
+    docs = render(overlay)
+    validate_schema(overlay, docs)
+    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("fletch-params")]
+    scheduled = {}
+    for cronjob in (d for d in docs if d["kind"] == "CronJob"):
+        job = check_cronjob(fletch, cronjob, config_map["data"])
+        scheduled[job] = minutes(cronjob["spec"]["schedule"])
+    missing = fletch_jobs(fletch) - UNSCHEDULED - set(scheduled)
+    if missing:
+        fail(f"{overlay}: no CronJob runs {', '.join(sorted(missing))}")
+    for earlier, later in ORDER:
+        if scheduled[earlier] >= scheduled[later]:
+            fail(f"{overlay}: {later} must be scheduled after {earlier}")
+    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
+    print(f"{overlay.relative_to(K8S)}: {len(docs)} resources valid ({', '.join(kinds)})")
+
+
+def main(fletch):
+    overlays = sorted(p for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").exists())
+    if not overlays:
+        fail("no overlays under deploy/k8s/overlays")
+    for overlay in overlays:
+        check_overlay(os.path.abspath(fletch), overlay)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
