@@ -27,6 +27,12 @@ const QUERIES: &[(&str, &str)] = &[
         "nested functions",
         "SELECT array_length(addons) AS n, map(['l'], [locale])['l'] AS m, count(*) AS c FROM events GROUP BY 1, 2 ORDER BY 1, 2",
     ),
+    (
+        "taar similarity udfs",
+        "SELECT spark_hashing_tf_index(addon['addon_id'], 16) AS idx, \
+         sum(CASE WHEN taar_distance(make_array(locale, 'x'), make_array(hours, 1.0), make_array('en-US', 'x'), make_array(1.0, 1.0)) > 0.01 \
+         THEN 1 ELSE 0 END) AS far, count(*) AS n FROM (SELECT locale, hours, unnest(addons) AS addon FROM events) GROUP BY 1 ORDER BY 1",
+    ),
     ("order by limit", "SELECT client_id, day, hours FROM events ORDER BY hours DESC, client_id, day LIMIT 7"),
 ];
 
@@ -62,7 +68,8 @@ fn cluster_matches_embedded() {
     assert_eq!(lines.len(), 5, "{embedded}");
     assert_eq!(lines[3], "2,not-installed,0");
 
-    let limited = sql_csv(remote, &data, QUERIES[5].1, &[]);
+    let (_, order_by_limit) = QUERIES.iter().find(|(name, _)| *name == "order by limit").unwrap();
+    let limited = sql_csv(remote, &data, order_by_limit, &[]);
     assert_eq!(limited.lines().count(), 8, "LIMIT 7 plus header:\n{limited}");
 
     // COPY ... TO Parquet runs on the executors; read both copies back embedded.

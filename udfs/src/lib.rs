@@ -8,6 +8,7 @@ pub mod json_list;
 pub mod lookalike;
 pub mod python_json;
 pub mod random;
+pub mod taar_similarity;
 pub mod vector;
 pub mod zlib;
 mod util;
@@ -27,6 +28,8 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         python_json::to_python_json_udf(),
         zlib::zlib_compress_udf(),
         zlib::zlib_decompress_udf(),
+        taar_similarity::taar_distance_udf(),
+        taar_similarity::spark_hashing_tf_index_udf(),
     ]
 }
 
