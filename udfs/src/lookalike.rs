@@ -5,16 +5,15 @@ use std::sync::{Arc, LazyLock};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::types::{NativeType, logical_int32, logical_int64, logical_string};
 use datafusion::common::{exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    Coercion, ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, TypeSignatureClass, Volatility,
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature,
 };
 use sha2::{Digest, Sha256};
 
-use crate::util::columnar_result;
+use crate::util::{columnar_result, string_and_int64_signature};
 
 pub fn did_bucket_udf() -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(DidBucket::new()))
@@ -34,13 +33,7 @@ impl Default for DidBucket {
 
 impl DidBucket {
     pub fn new() -> Self {
-        let string = Coercion::new_exact(TypeSignatureClass::Native(logical_string()));
-        let int64 = Coercion::new_implicit(
-            TypeSignatureClass::Native(logical_int64()),
-            vec![TypeSignatureClass::Native(logical_int32())],
-            NativeType::Int64,
-        );
-        Self { signature: Signature::coercible(vec![string, int64], Volatility::Immutable) }
+        Self { signature: string_and_int64_signature() }
     }
 }
 

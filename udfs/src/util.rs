@@ -3,7 +3,8 @@
 use datafusion::arrow::array::ArrayRef;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::logical_expr::ColumnarValue;
+use datafusion::common::types::{NativeType, logical_int32, logical_int64, logical_string};
+use datafusion::logical_expr::{Coercion, ColumnarValue, Signature, TypeSignatureClass, Volatility};
 
 /// Wraps an array result as the UDF's output: a scalar when every argument
 /// was a scalar (so constant folding keeps working), the array otherwise.
@@ -13,4 +14,15 @@ pub(crate) fn columnar_result(args: &[ColumnarValue], out: ArrayRef) -> Result<C
     } else {
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// `(any string, integer)`: the string as given, Int32 widened to Int64.
+pub(crate) fn string_and_int64_signature() -> Signature {
+    let string = Coercion::new_exact(TypeSignatureClass::Native(logical_string()));
+    let int64 = Coercion::new_implicit(
+        TypeSignatureClass::Native(logical_int64()),
+        vec![TypeSignatureClass::Native(logical_int32())],
+        NativeType::Int64,
+    );
+    Signature::coercible(vec![string, int64], Volatility::Immutable)
 }
