@@ -33,6 +33,11 @@ const QUERIES: &[(&str, &str)] = &[
          sum(CASE WHEN taar_distance(make_array(locale, 'x'), make_array(hours, 1.0), make_array('en-US', 'x'), make_array(1.0, 1.0)) > 0.01 \
          THEN 1 ELSE 0 END) AS far, count(*) AS n FROM (SELECT locale, hours, unnest(addons) AS addon FROM events) GROUP BY 1 ORDER BY 1",
     ),
+    (
+        "kernel density udaf",
+        "SELECT locale, round(gaussian_kde(CAST(hours AS DOUBLE), 0.5, 0.0, 24.0, 4)[1], 9) AS d0, \
+         round(gaussian_kde(CAST(hours AS DOUBLE), 0.5, 0.0, 24.0, 4)[3], 9) AS d2 FROM events GROUP BY locale ORDER BY locale",
+    ),
     ("order by limit", "SELECT client_id, day, hours FROM events ORDER BY hours DESC, client_id, day LIMIT 7"),
 ];
 

@@ -5,6 +5,7 @@
 
 pub mod docs;
 pub mod json_list;
+pub mod kde;
 pub mod lookalike;
 pub mod python_json;
 pub mod random;
@@ -35,7 +36,7 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
 
 /// Every fletch aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![vector::vector_sum_udaf()]
+    vec![vector::vector_sum_udaf(), kde::gaussian_kde_udaf()]
 }
 
 /// A table function with its name and documentation (DataFusion's table

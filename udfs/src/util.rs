@@ -1,6 +1,9 @@
 //! Small helpers shared by the function modules.
 
+use std::sync::Arc;
+
 use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::common::types::{NativeType, logical_int32, logical_int64, logical_string};
@@ -25,4 +28,20 @@ pub(crate) fn string_and_int64_signature() -> Signature {
         NativeType::Int64,
     );
     Signature::coercible(vec![string, int64], Volatility::Immutable)
+}
+
+/// `List<Float64>` with nullable items: vector results and states.
+pub(crate) fn list_f64() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
+}
+
+/// A list-of-doubles scalar, or a NULL list for `None`.
+pub(crate) fn f64_list_scalar(values: Option<impl Iterator<Item = f64>>) -> ScalarValue {
+    match values {
+        Some(values) => ScalarValue::List(ScalarValue::new_list_nullable(
+            &values.map(|v| ScalarValue::Float64(Some(v))).collect::<Vec<_>>(),
+            &DataType::Float64,
+        )),
+        None => ScalarValue::try_from(list_f64()).expect("list null scalar"),
+    }
 }

@@ -13,12 +13,10 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+use crate::util::{f64_list_scalar, list_f64};
+
 pub fn vector_sum_udaf() -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::new_from_impl(VectorSum::new()))
-}
-
-fn list_f64() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
 }
 
 /// `vector_sum(v)`: element-wise sum of equal-length numeric lists.
@@ -115,13 +113,7 @@ impl VectorSumAccumulator {
     }
 
     fn value(&self) -> ScalarValue {
-        match &self.sum {
-            Some(sum) => ScalarValue::List(ScalarValue::new_list_nullable(
-                &sum.iter().map(|v| ScalarValue::Float64(Some(*v))).collect::<Vec<_>>(),
-                &DataType::Float64,
-            )),
-            None => ScalarValue::try_from(list_f64()).expect("list null scalar"),
-        }
+        f64_list_scalar(self.sum.as_ref().map(|s| s.iter().copied()))
     }
 }
 
