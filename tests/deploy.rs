@@ -5,11 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::{fletch_bin, free_port, ok, python, sql_csv};
-
-fn repo(path: &str) -> String {
-    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{fletch_bin, free_port, ok, python, repo_path as repo, sql_csv};
 
 #[test]
 fn kubernetes_manifests_validate() {

@@ -8,13 +8,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, consumer, fixture_table, fletch, ok, python};
+use crate::support::{Cluster, consumer, fixture_table, fletch, ok, python, repo_path, sql_json};
 
 /// The rows of `sql` run embedded over the tables under `root`, as lists in `columns` order.
 fn embedded(root: &Path, sql: &str, columns: &[&str]) -> Vec<Vec<Value>> {
-    let rows: Vec<Value> =
-        serde_json::from_str(&ok(fletch(&["sql", "-q", "--format", "json", "--data-root", root.to_str().unwrap(), "-c", sql]))).unwrap();
-    rows.iter().map(|r| columns.iter().map(|c| r[*c].clone()).collect()).collect()
+    sql_json(root, sql)
+        .iter().map(|r| columns.iter().map(|c| r[*c].clone()).collect()).collect()
 }
 
 /// A quickstart-shaped directory: `data/` inputs and the taar-profiles output under `output/`.
@@ -83,7 +82,7 @@ fn notebook_queries_over_flight_sql() {
     assert!(errors["copy"].as_str().unwrap().contains("does not support COPY"), "{errors}");
 
     // The example notebook, every code cell in order, on the same cluster and outputs.
-    let notebook = format!("{}/../../docs/notebooks/explore-taar-outputs.ipynb", env!("CARGO_MANIFEST_DIR"));
+    let notebook = repo_path("docs/notebooks/explore-taar-outputs.ipynb");
     let dir = tmp.path().to_str().unwrap();
     let printed = python(&[&consumer("run_notebook.py"), &notebook], &[("FLETCH_FLIGHT_SQL", &uri), ("FLETCH_QUICKSTART", dir)]);
     for expected in ["client_profiles", "clients_daily", "Rome"] {

@@ -41,12 +41,26 @@ pub fn ok(o: Output) -> String {
 
 /// Runs SQL quietly, embedded or on `scheduler`, over the tables under `data_root`, as CSV.
 pub fn sql_csv(scheduler: Option<&str>, data_root: &Path, sql: &str, env: &[(&str, &str)]) -> String {
+    sql_output("csv", scheduler, data_root, sql, env)
+}
+
+/// Runs SQL quietly and embedded over the tables under `data_root`; one JSON object per row.
+pub fn sql_json(data_root: &Path, sql: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(&sql_output("json", None, data_root, sql, &[])).unwrap()
+}
+
+fn sql_output(format: &str, scheduler: Option<&str>, data_root: &Path, sql: &str, env: &[(&str, &str)]) -> String {
     let root = data_root.to_str().unwrap();
-    let mut args = vec!["sql", "-q", "--format", "csv", "--data-root", root, "-c", sql];
+    let mut args = vec!["sql", "-q", "--format", format, "--data-root", root, "-c", sql];
     if let Some(s) = scheduler {
         args.extend(["--scheduler", s]);
     }
     ok(fletch_env(&args, env))
+}
+
+/// A file of this repository, e.g. `tests/fixtures/events.sql`.
+pub fn repo_path(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A port nothing listens on (and, with `pair`, the next one too). Ports come
@@ -197,14 +211,14 @@ pub struct Moto {
 }
 
 pub fn venv_bin(name: &str) -> PathBuf {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name);
+    let bin = PathBuf::from(repo_path(&format!(".venv/bin/{name}")));
     assert!(bin.exists(), "{} is missing: run `bash tests/setup.sh` (tests/run.sh does) first", bin.display());
     bin
 }
 
 /// A script under tests/consumers/: a real client of fletch's outputs.
 pub fn consumer(name: &str) -> String {
-    format!("{}/../../tests/consumers/{name}", env!("CARGO_MANIFEST_DIR"))
+    repo_path(&format!("tests/consumers/{name}"))
 }
 
 /// Runs the test venv's `python args...`; returns stdout, failing the test on a non-zero exit.
@@ -248,7 +262,7 @@ impl Moto {
 
 /// A SQL file under tests/fixtures/.
 pub fn fixture(name: &str) -> String {
-    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    repo_path(&format!("tests/fixtures/{name}"))
 }
 
 /// Writes the result of tests/fixtures/<sql> as table `table`, partitioned by

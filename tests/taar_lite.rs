@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, fixture_table, fletch, ok, stderr};
+use crate::support::{Cluster, fixture_table, fletch, ok, repo_path, stderr};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
 
@@ -132,7 +132,7 @@ fn taar_lite_cluster_matches_embedded() {
 /// The AMO test server (tests/servers/amo_server.py) over generated pages.
 fn amo_server(api_dir: &Path, log_dir: &Path, faults: &[&str]) -> (String, crate::support::Processes) {
     let port = crate::support::free_port(false);
-    let script = format!("{}/../../tests/servers/amo_server.py", env!("CARGO_MANIFEST_DIR"));
+    let script = repo_path("tests/servers/amo_server.py");
     let mut args = vec![script, api_dir.to_str().unwrap().to_string(), port.to_string()];
     args.extend(faults.iter().map(|s| s.to_string()));
     let procs = crate::support::Processes::start("amo", "python3", &args, &log_dir.join("amo.log"));

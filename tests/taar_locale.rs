@@ -5,7 +5,7 @@ use std::path::Path;
 
 use fletch_udfs::random::seeded_hash;
 
-use crate::support::{Cluster, fixture_table, fletch, ok, sql_csv, stderr, consumer, python};
+use crate::support::{Cluster, consumer, fixture_table, fletch, ok, python, sql_csv, stderr};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/only_guids_top_200.json";
 

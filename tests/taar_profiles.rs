@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::support::{Cluster, Moto, consumer, python, Processes, fixture_table, fletch, fletch_env, free_port, ok, stderr, wait_for_port};
+use crate::support::{Cluster, Moto, Processes, consumer, fixture_table, fletch, fletch_env, free_port, ok, python, repo_path, sql_json, stderr, wait_for_port};
 
 const TABLE: &str = "taar/profiles/client_profiles";
 
@@ -21,8 +19,8 @@ fn run(data: &str, out: &str, extra: &[&str], env: &[(&str, &str)]) -> std::proc
 fn profiles(out: &Path) -> BTreeMap<String, (String, i64, String)> {
     let sql = "SELECT client_id, client_id_prefix, ttl, CAST(zlib_decompress(json_payload) AS VARCHAR) AS payload FROM client_profiles";
     let root = out.join("taar/profiles");
-    let rows: Vec<Value> = serde_json::from_str(&ok(fletch(&["sql", "-q", "--format", "json", "--data-root", root.to_str().unwrap(), "-c", sql]))).unwrap();
-    rows.into_iter()
+    sql_json(&root, sql)
+        .into_iter()
         .map(|r| {
             let s = |k: &str| r[k].as_str().unwrap().to_string();
             (s("client_id"), (s("client_id_prefix"), r["ttl"].as_i64().unwrap(), s("payload")))
@@ -96,7 +94,7 @@ fn profiles_hand_checked() {
 /// The fault-injecting proxy (tests/servers/dynamodb_proxy.py) in front of `upstream`.
 fn faulty_dynamodb(upstream: &str, log: &Path) -> (String, Processes) {
     let port = free_port(false);
-    let script = format!("{}/../../tests/servers/dynamodb_proxy.py", env!("CARGO_MANIFEST_DIR"));
+    let script = repo_path("tests/servers/dynamodb_proxy.py");
     let procs = Processes::start("dynamodb-proxy", "python3", &[script, upstream.to_string(), port.to_string()], log);
     let addr = format!("127.0.0.1:{port}");
     wait_for_port(&addr, log);

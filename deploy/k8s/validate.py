@@ -82,9 +82,8 @@ def check_cronjob(fletch, cronjob, params):
     name = cronjob["metadata"]["name"]
     spec = cronjob["spec"]
     job_spec = spec["jobTemplate"]["spec"]
-    for key, wanted in [("concurrencyPolicy", "Forbid")]:
-        if spec.get(key) != wanted:
-            fail(f"CronJob {name}: {key} must be {wanted}")
+    if spec.get("concurrencyPolicy") != "Forbid":
+        fail(f"CronJob {name}: concurrencyPolicy must be Forbid")
     for key in ["successfulJobsHistoryLimit", "failedJobsHistoryLimit"]:
         if key not in spec:
             fail(f"CronJob {name}: set {key}")
