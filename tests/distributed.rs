@@ -38,6 +38,12 @@ const QUERIES: &[(&str, &str)] = &[
         "SELECT locale, round(gaussian_kde(CAST(hours AS DOUBLE), 0.5, 0.0, 24.0, 4)[1], 9) AS d0, \
          round(gaussian_kde(CAST(hours AS DOUBLE), 0.5, 0.0, 24.0, 4)[3], 9) AS d2 FROM events GROUP BY locale ORDER BY locale",
     ),
+    (
+        "k-means udfs",
+        "SELECT bisecting_kmeans_leaf(terms, '{\"idf\": [[0, 1.0], [1, 1.0]], \"centers\": [[2, [[0, 1.0]]], [3, [[1, 1.0]]]]}') AS leaf, \
+         term_moments(terms) AS m FROM (SELECT [spark_hashing_tf_index(locale, 2), spark_hashing_tf_index(client_id, 2)] AS terms FROM events) \
+         GROUP BY 1 ORDER BY 1",
+    ),
     ("order by limit", "SELECT client_id, day, hours FROM events ORDER BY hours DESC, client_id, day LIMIT 7"),
 ];
 

@@ -10,4 +10,5 @@ mod s3;
 mod taar_lite;
 mod taar_locale;
 mod taar_profiles;
+mod taar_similarity;
 mod support;

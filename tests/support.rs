@@ -39,6 +39,12 @@ pub fn ok(o: Output) -> String {
     stdout(&o)
 }
 
+/// Asserts that a run (`what`, for messages) exited with `code` and said `needle` on stderr.
+pub fn assert_fails(r: &Output, code: i32, needle: &str, what: &str) {
+    assert_eq!(r.status.code(), Some(code), "{what}: {}", stderr(r));
+    assert!(stderr(r).contains(needle), "{what}: `{needle}` not in {}", stderr(r));
+}
+
 /// Runs SQL quietly, embedded or on `scheduler`, over the tables under `data_root`, as CSV.
 pub fn sql_csv(scheduler: Option<&str>, data_root: &Path, sql: &str, env: &[(&str, &str)]) -> String {
     sql_output("csv", scheduler, data_root, sql, env)
@@ -272,6 +278,26 @@ pub fn fixture_table(data: &Path, sql: &str, table: &str, partition: &str) {
     let empty = tempfile::tempdir().unwrap();
     let (e, d, sql) = (empty.path().to_str().unwrap(), data.to_str().unwrap(), fixture(sql));
     ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", d, "--sql", &sql, "--table", table, "--partition-by", partition]));
+}
+
+/// Writes a clients_daily fixture (tests/fixtures/<sql>) and the curated
+/// whitelist `whitelist` (JSON) where TAAR jobs look for them, under `dir/data`.
+pub fn curated_input(dir: &Path, sql: &str, whitelist: &str) -> String {
+    let data = dir.join("data");
+    let at = data.join("telemetry-ml/addon_recommender/only_guids_top_200.json");
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::write(at, whitelist).unwrap();
+    fixture_table(&data, sql, "clients_daily", "submission_date_s3");
+    data.to_str().unwrap().to_string()
+}
+
+/// Generates clients_daily at `scale` and the AMO data (TAAR's inputs) under `dir/data`; returns that root.
+pub fn generated_taar_data(dir: &Path, scale: &str) -> PathBuf {
+    let data = dir.join("data");
+    let d = data.to_str().unwrap();
+    ok(fletch(&["gen", "clients-daily", "-q", "--output-root", d, "--scale", scale]));
+    ok(fletch(&["gen", "amo", "-q", "--output-root", d]));
+    data
 }
 
 /// Writes the `events` fixture table (tests/fixtures/events.sql, partitioned

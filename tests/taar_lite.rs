@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, fixture_table, fletch, ok, repo_path, stderr};
+use crate::support::{generated_taar_data, Cluster, fixture_table, fletch, ok, repo_path, stderr};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
 
@@ -104,10 +104,8 @@ fn amowhitelist_hand_checked() {
 #[test]
 fn taar_lite_cluster_matches_embedded() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+    let data = generated_taar_data(tmp.path(), "0.005");
     let d = data.to_str().unwrap();
-    ok(fletch(&["gen", "clients-daily", "-q", "--output-root", d, "--scale", "0.005"]));
-    ok(fletch(&["gen", "amo", "-q", "--output-root", d]));
     ok(run("taar-amowhitelist", d, d, &[]));
     let mut cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
     for job in ["taar-lite-guidranking", "taar-lite-guidguid"] {

@@ -5,17 +5,13 @@ use std::path::Path;
 
 use fletch_udfs::random::seeded_hash;
 
-use crate::support::{Cluster, consumer, fixture_table, fletch, ok, python, sql_csv, stderr};
+use crate::support::{Cluster, assert_fails, curated_input, generated_taar_data, consumer, fletch, ok, python, sql_csv};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/only_guids_top_200.json";
 
 /// Writes the hand-checked clients_daily and the whitelist ["A", "B", "C"] under `dir/data`.
 fn hand_checked_input(dir: &Path) -> String {
-    let data = dir.join("data");
-    std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
-    std::fs::write(data.join(WHITELIST), r#"["A", "B", "C"]"#).unwrap();
-    fixture_table(&data, "taar_locale_clients.sql", "clients_daily", "submission_date_s3");
-    data.to_str().unwrap().to_string()
+    curated_input(dir, "taar_locale_clients.sql", r#"["A", "B", "C"]"#)
 }
 
 fn locale(data: &str, out: &str, extra: &[&str]) -> std::process::Output {
@@ -52,10 +48,8 @@ fn hand_checked_counts_without_noise() {
 #[test]
 fn cluster_matches_embedded_and_the_taar_service_loads_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+    let data = generated_taar_data(tmp.path(), "0.005");
     let d = data.to_str().unwrap();
-    ok(fletch(&["gen", "clients-daily", "-q", "--output-root", d, "--scale", "0.005"]));
-    ok(fletch(&["gen", "amo", "-q", "--output-root", d]));
     let mut cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
     let mut outputs = Vec::new();
     for (mode, scheduler) in [("embedded", None), ("cluster", Some(cluster.scheduler.as_str()))] {
@@ -96,9 +90,7 @@ fn bad_inputs_fail_before_writing() {
     let out = tmp.path().join("out");
     let o = out.to_str().unwrap();
     let fails = |extra: &[&str], data: &str, code: i32, needle: &str| {
-        let r = locale(data, o, extra);
-        assert_eq!(r.status.code(), Some(code), "{extra:?}: {}", stderr(&r));
-        assert!(stderr(&r).contains(needle), "{extra:?}: `{needle}` not in {}", stderr(&r));
+        assert_fails(&locale(data, o, extra), code, needle, &format!("{extra:?}"));
         assert!(!out.join("taar").exists(), "{extra:?} wrote output");
     };
     let empty = tmp.path().join("no-inputs");
@@ -114,6 +106,5 @@ fn bad_inputs_fail_before_writing() {
     fails(&["--noise", "gauss"], &data, 2, "--noise: expected laplace or none, got `gauss`");
     fails(&["--epsilon", "0"], &data, 2, "--epsilon: expected a positive number");
     let r = fletch(&["run", "taar-locale", "--data-root", &data, "--output-root", o, "--date", "20261131"]);
-    assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("--date: expected YYYYMMDD, got `20261131`"));
+    assert_fails(&r, 2, "--date: expected YYYYMMDD, got `20261131`", "bad --date");
 }

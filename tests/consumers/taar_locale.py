@@ -4,43 +4,21 @@
 usage: taar_locale.py TOP10_DICT_JSON LOCALE LIMIT
 
 The service reads the JSON through its cache (Redis filled from cloud
-storage); StaticCache stands in for it and serves the file as parsed.
+storage); a static cache stands in for it and serves the file as parsed.
 """
 
 import json
-import logging
 import sys
 
-from taar.context import Context
-from taar.interfaces import IMozLogging, ITAARCache
 from taar.recommenders.locale_recommender import LocaleRecommender
 
-
-class Logs(IMozLogging):
-    def get_logger(self, name):
-        return logging.getLogger(name)
-
-    def set_log_level(self, level):
-        logging.getLogger().setLevel(level)
-
-
-class StaticCache(ITAARCache):
-    def __init__(self, path):
-        with open(path) as f:
-            self.locales = json.load(f)
-
-    def safe_load_data(self):
-        pass
-
-    def cache_context(self):
-        return {"top_addons_per_locale": self.locales}
+from taar_service import service_context
 
 
 def main(path, locale, limit):
-    ctx = Context()
-    ctx[IMozLogging] = Logs()
-    ctx[ITAARCache] = StaticCache(path)
-    recommender = LocaleRecommender(ctx)
+    with open(path) as f:
+        locales = json.load(f)
+    recommender = LocaleRecommender(service_context({"top_addons_per_locale": locales}))
     client = {"client_id": "generated-client", "locale": locale}
     if not recommender.can_recommend(client):
         sys.exit(f"LocaleRecommender cannot recommend for locale {locale!r}")

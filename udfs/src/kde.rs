@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -32,13 +32,20 @@ pub fn grid(lo: f64, hi: f64, points: usize) -> Vec<f64> {
     (0..points).map(|i| lo + i as f64 * delta).collect()
 }
 
-/// One sample's kernel at every grid point, added to `sums`, in the order of
-/// Spark mllib's `KernelDensity` so that results match it bit for bit.
-fn add_kernel(sums: &mut [f64], grid: &[f64], sample: f64, bandwidth: f64) {
+/// Sums are kept in fixed point with this many fractional bits (a resolution
+/// of 8.5e-22), as integers: they add up exactly, so the result does not
+/// depend on the order rows and partial states arrive in (embedded or on a
+/// cluster, any partitioning).
+const FRACTION_BITS: i32 = 70;
+
+/// One sample's kernel at every grid point, added to `sums`, with the terms
+/// of Spark mllib's `KernelDensity`.
+fn add_kernel(sums: &mut [i128], grid: &[f64], sample: f64, bandwidth: f64) {
     let log_norm = bandwidth.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let scale = 2f64.powi(FRACTION_BITS);
     for (s, x) in sums.iter_mut().zip(grid) {
         let z = (x - sample) / bandwidth;
-        *s += (-(z * z / 2.0) - log_norm).exp();
+        *s += ((-(z * z / 2.0) - log_norm).exp() * scale).round() as i128;
     }
 }
 
@@ -67,8 +74,10 @@ static GAUSSIAN_KDE_DOC: LazyLock<Documentation> = LazyLock::new(|| {
         "Gaussian kernel density estimate of the scores of a group, evaluated at `points` evenly \
          spaced values from lo (included) to hi (excluded): x_i = lo + i·(hi − lo)/points. \
          Returns the densities as a list of doubles, computed as Spark mllib's KernelDensity \
-         does: (1/n) Σ exp(−((x − s)/h)²/2 − ln h − ½ ln 2π). NULL scores are skipped; NULL \
-         when the group has no score. The other arguments must be the same on every row.",
+         does: (1/n) Σ exp(−((x − s)/h)²/2 − ln h − ½ ln 2π). The sums are exact in fixed point \
+         (resolution 2⁻⁷⁰), so the result is the same whatever the row order or partitioning. \
+         NULL scores are skipped; NULL when the group has no score. The other arguments must \
+         be the same on every row.",
         "gaussian_kde(score, bandwidth, lo, hi, points)",
     )
     .with_sql_example("SELECT gaussian_kde(s, 0.35, 0.0, 2.0, 5) FROM (VALUES (1.001), (0.334), (2.0)) t(s);")
@@ -95,7 +104,7 @@ impl AggregateUDFImpl for GaussianKde {
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![
-            Arc::new(Field::new(format!("{}[sums]", args.name), list_f64(), true)),
+            Arc::new(Field::new(format!("{}[sums]", args.name), list_fixed(), true)),
             Arc::new(Field::new(format!("{}[count]", args.name), DataType::Int64, true)),
         ])
     }
@@ -116,7 +125,7 @@ struct Kernel {
 #[derive(Debug, Default)]
 struct KdeAccumulator {
     kernel: Option<Kernel>,
-    sums: Option<Vec<f64>>,
+    sums: Option<Vec<i128>>,
     count: i64,
 }
 
@@ -141,8 +150,8 @@ impl KdeAccumulator {
         Ok(())
     }
 
-    fn add_sums(&mut self, other: &[f64]) -> Result<()> {
-        let sums = self.sums.get_or_insert_with(|| vec![0.0; other.len()]);
+    fn add_sums(&mut self, other: &[i128]) -> Result<()> {
+        let sums = self.sums.get_or_insert_with(|| vec![0; other.len()]);
         if sums.len() != other.len() {
             return exec_err!("gaussian_kde: grids of {} and {} points in one group", sums.len(), other.len());
         }
@@ -167,7 +176,7 @@ impl Accumulator for KdeAccumulator {
             }
             self.set_kernel(h.value(i), lo.value(i), hi.value(i), points.value(i))?;
             let kernel = self.kernel.as_ref().expect("set above");
-            let sums = self.sums.get_or_insert_with(|| vec![0.0; kernel.grid.len()]);
+            let sums = self.sums.get_or_insert_with(|| vec![0; kernel.grid.len()]);
             add_kernel(sums, &kernel.grid, scores.value(i), kernel.bandwidth);
             self.count += 1;
         }
@@ -178,7 +187,7 @@ impl Accumulator for KdeAccumulator {
         for i in 0..sums.len() {
             if sums.is_valid(i) {
                 let row = sums.value(i);
-                let row: Vec<f64> = row.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(0.0)).collect();
+                let row: Vec<i128> = row.as_primitive::<Decimal128Type>().iter().map(|v| v.unwrap_or(0)).collect();
                 self.add_sums(&row)?;
                 self.count += counts.value(i);
             }
@@ -186,24 +195,32 @@ impl Accumulator for KdeAccumulator {
         Ok(())
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.list(|s| s), ScalarValue::Int64(Some(self.count))])
+        let sums = match &self.sums {
+            Some(sums) => ScalarValue::List(ScalarValue::new_list_nullable(
+                &sums.iter().map(|s| ScalarValue::Decimal128(Some(*s), FIXED_PRECISION, 0)).collect::<Vec<_>>(),
+                &DataType::Decimal128(FIXED_PRECISION, 0),
+            )),
+            None => ScalarValue::try_from(list_fixed())?,
+        };
+        Ok(vec![sums, ScalarValue::Int64(Some(self.count))])
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
         // Spark scales by the reciprocal rather than dividing.
-        let scale = 1.0 / self.count as f64;
-        Ok(self.list(|s| s * scale))
+        let scale = 1.0 / self.count as f64 / 2f64.powi(FRACTION_BITS);
+        Ok(f64_list_scalar(self.sums.as_ref().map(|s| s.iter().map(|v| *v as f64 * scale))))
     }
     fn size(&self) -> usize {
         size_of_val(self)
-            + self.sums.as_ref().map_or(0, |s| s.capacity() * 8)
+            + self.sums.as_ref().map_or(0, |s| s.capacity() * 16)
             + self.kernel.as_ref().map_or(0, |k| k.grid.capacity() * 8)
     }
 }
 
-impl KdeAccumulator {
-    fn list(&self, f: impl Fn(f64) -> f64) -> ScalarValue {
-        f64_list_scalar(self.sums.as_ref().map(|s| s.iter().map(|v| f(*v))))
-    }
+/// Fixed-point sums travel between partial and final aggregates as 38-digit decimals.
+const FIXED_PRECISION: u8 = 38;
+
+fn list_fixed() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Decimal128(FIXED_PRECISION, 0), true)))
 }
 
 #[cfg(test)]
@@ -255,6 +272,15 @@ mod tests {
                 assert!((g - w).abs() <= 1e-15 * w.max(1.0), "{got:?} vs {want:?}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn row_order_and_partial_states_do_not_change_a_bit() {
+        let one = "SELECT gaussian_kde(s, 0.35, 0.0, 2.0, 7) FROM (VALUES (0.1), (1e-9), (1.7), (0.3333), (2.0)) t(s)";
+        let reordered = "SELECT gaussian_kde(s, 0.35, 0.0, 2.0, 7) FROM (\
+                         SELECT * FROM (VALUES (2.0), (0.3333)) a(s) UNION ALL \
+                         SELECT * FROM (VALUES (1.7), (0.1), (1e-9)) b(s))";
+        assert_eq!(densities(one).await.unwrap(), densities(reordered).await.unwrap());
     }
 
     #[tokio::test]

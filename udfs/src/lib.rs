@@ -6,6 +6,7 @@
 pub mod docs;
 pub mod json_list;
 pub mod kde;
+pub mod kmeans;
 pub mod lookalike;
 pub mod python_json;
 pub mod random;
@@ -31,12 +32,13 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         zlib::zlib_decompress_udf(),
         taar_similarity::taar_distance_udf(),
         taar_similarity::spark_hashing_tf_index_udf(),
+        kmeans::bisecting_kmeans_leaf_udf(),
     ]
 }
 
 /// Every fletch aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![vector::vector_sum_udaf(), kde::gaussian_kde_udaf()]
+    vec![vector::vector_sum_udaf(), kde::gaussian_kde_udaf(), kmeans::term_moments_udaf()]
 }
 
 /// A table function with its name and documentation (DataFusion's table

@@ -1,4 +1,4 @@
-//! Vector aggregates (k-means centroid sums and friends).
+//! Vector aggregates over dense numeric lists.
 
 use std::sync::{Arc, LazyLock};
 

@@ -19,6 +19,14 @@ use crate::sink::{in_waves, parquet_bytes};
 use crate::{GenOptions, Result, Sinks};
 
 const STREAM_CLIENTS: u64 = 0xC11E;
+const STREAM_HOMES: u64 = 0x401E;
+
+/// Each latent group's home (locale, city). A share of a group's clients live
+/// there, so taste in add-ons and place go together, as language-specific
+/// add-ons make them; TAAR similarity's curves need that signal.
+const GROUP_HOMES: [(&str, &str); GROUPS] =
+    [("en-US", "New York"), ("de", "Berlin"), ("fr", "Paris"), ("es-ES", "Madrid"), ("ru", "Moscow"), ("pt-BR", "São Paulo")];
+const P_AT_HOME: f64 = 0.6;
 
 const LOCALES: &[(Option<&str>, f64)] = &[
     (Some("en-US"), 38.0), (Some("de"), 11.0), (Some("fr"), 7.0), (Some("es-ES"), 5.0), (Some("ru"), 5.0),
@@ -113,6 +121,8 @@ impl Client {
 /// prefix of a larger one and both tables share their clients.
 pub fn make_clients(cat: &Catalogue, seed: u64, n: usize, start_date: NaiveDate) -> Vec<Client> {
     let mut rng = stream(seed, &[STREAM_CLIENTS]);
+    // Its own stream, so that adding homes left every other trait as it was.
+    let mut homes = stream(seed, &[STREAM_HOMES]);
     let (locales, cities, oses, apps, channels) =
         (Choice::new(LOCALES), Choice::new(CITIES), Choice::new(OSES), Choice::new(APPS), Choice::new(CHANNELS));
     let core_pick = Weighted::zipf(crate::addons::CORE_SIZE, 0.8);
@@ -168,11 +178,18 @@ pub fn make_clients(cat: &Catalogue, seed: u64, n: usize, start_date: NaiveDate)
                 .collect::<Vec<_>>();
             let base = installs.len().saturating_sub(rng.random_range(0..3)).max(1);
             let channel = channels.sample(&mut rng);
+            let id = client_id(&mut rng);
+            let (locale, city) = (locales.sample(&mut rng), cities.sample(&mut rng));
+            let (locale, city) = if homes.random_bool(P_AT_HOME) {
+                (Some(GROUP_HOMES[group].0), Some(GROUP_HOMES[group].1))
+            } else {
+                (locale, city)
+            };
             Client {
-                id: client_id(&mut rng),
+                id,
                 group,
-                locale: locales.sample(&mut rng),
-                city: cities.sample(&mut rng),
+                locale,
+                city,
                 os: oses.sample(&mut rng),
                 app: apps.sample(&mut rng),
                 channel,

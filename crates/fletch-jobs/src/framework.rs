@@ -179,6 +179,13 @@ impl JobArgs {
         }
     }
 
+    pub fn date(&self, name: &str) -> Option<NaiveDate> {
+        match self.one(name) {
+            Some(ScalarValue::Date32(Some(days))) => NaiveDate::default().checked_add_signed(chrono::Duration::days(*days as i64)),
+            _ => None,
+        }
+    }
+
     pub fn float(&self, name: &str) -> Option<f64> {
         match self.one(name) {
             Some(ScalarValue::Float64(v)) => *v,

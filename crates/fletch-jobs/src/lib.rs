@@ -11,6 +11,7 @@ pub mod taar_amowhitelist;
 pub mod taar_lite;
 pub mod taar_locale;
 pub mod taar_profiles;
+pub mod taar_similarity;
 
 pub use framework::{Job, JobArgs, ParamSpec, RunContext, RunOptions};
 
@@ -21,6 +22,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar_amodump::AmoDump,
         &taar_amowhitelist::AmoWhitelist,
         &taar_locale::TaarLocale,
+        &taar_similarity::TaarSimilarity,
         &taar_lite::GuidGuid,
         &taar_lite::GuidRanking,
         &taar_profiles::TaarProfiles,

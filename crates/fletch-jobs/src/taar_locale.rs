@@ -99,7 +99,7 @@ impl Job for TaarLocale {
 }
 
 /// The whitelist's guids in file order (duplicates dropped).
-async fn read_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String>> {
+pub(crate) async fn read_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String>> {
     let (url, guids): (String, Vec<String>) = rc
         .read_json("whitelist", location)
         .await
