@@ -23,28 +23,23 @@ WITH sample AS (
     AND channel = 'release' AND app_name = 'Firefox'
     AND submission_date_s3 >= $from AND submission_date_s3 <= $end
 ),
-latest AS (
-  SELECT * FROM sample WHERE rn = 1
-),
 valid AS (
-  SELECT client_id, pos, addon['addon_id'] AS guid
-  FROM (SELECT client_id, unnest(active_addons) AS addon, unnest(range(cardinality(active_addons))) AS pos FROM latest)
+  SELECT client_id, city, subsession_hours_sum, locale, os, bookmark_count, tab_open_count,
+         total_uri, unique_tlds, pos, addon['addon_id'] AS guid
+  FROM (SELECT *, unnest(active_addons) AS addon, unnest(range(cardinality(active_addons))) AS pos
+        FROM sample WHERE rn = 1)
   WHERE NOT coalesce(addon['is_system'], false)
     AND NOT coalesce(addon['app_disabled'], false)
     AND NOT coalesce(addon['user_disabled'], false)
     AND NOT coalesce(addon['foreign_install'], false)
     AND addon['type'] = 'extension'
     AND array_has($whitelist, addon['addon_id'])
-),
-addons AS (
-  SELECT client_id,
-         array_agg(named_struct('pos', pos, 'guid', guid)) AS addons,
-         array_agg(spark_hashing_tf_index(guid, $num_features)) AS terms
-  FROM valid
-  GROUP BY client_id
-  HAVING count(*) > 2
 )
-SELECT l.client_id, l.city, l.subsession_hours_sum, l.locale, l.os, l.bookmark_count,
-       l.tab_open_count, l.total_uri, l.unique_tlds, a.addons, a.terms
-FROM latest AS l
-JOIN addons AS a ON l.client_id = a.client_id
+-- One row per client, grouped by its features too (the same on all its
+-- add-on rows) rather than joined back, so the window runs once.
+SELECT client_id, city, subsession_hours_sum, locale, os, bookmark_count, tab_open_count, total_uri, unique_tlds,
+       array_agg(named_struct('pos', pos, 'guid', guid)) AS addons,
+       array_agg(spark_hashing_tf_index(guid, $num_features)) AS terms
+FROM valid
+GROUP BY client_id, city, subsession_hours_sum, locale, os, bookmark_count, tab_open_count, total_uri, unique_tlds
+HAVING count(*) > 2
