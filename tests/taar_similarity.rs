@@ -87,6 +87,29 @@ fn hand_checked_clusters_donors_and_curves() {
     }
 }
 
+#[test]
+fn one_cluster_of_equal_scores_gives_ratios_of_1_not_nan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = hand_checked_input(tmp.path());
+    // Only s1, s2 and s3 have 3 of these add-ons: one cluster of identical clients, so one
+    // within pair scoring 0, no across pair, and an empty score range.
+    let only_a = tmp.path().join("only-a.json");
+    std::fs::write(&only_a, r#"["a1", "a2", "a3"]"#).unwrap();
+    let out = tmp.path().join("out");
+    let run = similarity(&data, out.to_str().unwrap(), &["--whitelist", only_a.to_str().unwrap(), "--num-pdf-points", "4", "--clients-sample-date-from", "20261101"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("every likelihood ratio is 1"), "{}", stderr(&run));
+    assert_eq!(read_json(&out.join(format!("{OUT}donors.json"))).as_array().unwrap().len(), 3);
+    // The range [0, 0) is widened to the bandwidth: [0, 0.35) in 4 points; both curves the same.
+    let curves = read_json(&out.join(format!("{OUT}lr_curves.json")));
+    let xs: Vec<f64> = curves.as_array().unwrap().iter().map(|p| p[0].as_f64().unwrap()).collect();
+    assert_eq!(xs, fletch_udfs::kde::grid(0.0, 0.35, 4));
+    for point in curves.as_array().unwrap() {
+        let (x, num, den) = (point[0].as_f64().unwrap(), point[1][0].as_f64().unwrap(), point[1][1].as_f64().unwrap());
+        assert!(num == den && (num - gaussian(x, 0.0, 0.35)).abs() < 1e-12, "{point}");
+    }
+}
+
 /// Adjusted Rand index of two labelings of the same items.
 fn adjusted_rand_index(pairs: &[(i64, i64)]) -> f64 {
     let choose2 = |n: f64| n * (n - 1.0) / 2.0;
