@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use crate::util::{f64_list_scalar, list_f64};
+use crate::util::{f64_list_scalar, list_f64, list_of};
 
 pub fn gaussian_kde_udaf() -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::new_from_impl(GaussianKde::new()))
@@ -220,7 +220,7 @@ impl Accumulator for KdeAccumulator {
 const FIXED_PRECISION: u8 = 38;
 
 fn list_fixed() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Decimal128(FIXED_PRECISION, 0), true)))
+    list_of(DataType::Decimal128(FIXED_PRECISION, 0))
 }
 
 #[cfg(test)]

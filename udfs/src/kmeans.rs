@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::util::columnar_result;
+use crate::util::{columnar_result, list_of};
 
 const SECTION: DocSection = DocSection { include: true, label: "Clustering Functions", description: None };
 
@@ -93,7 +93,7 @@ pub fn term_frequencies(terms: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)>
 }
 
 fn list_i64() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)))
+    list_of(DataType::Int64)
 }
 
 /// The terms of row `i` of a `List<Int64>` array (NULL items skipped).

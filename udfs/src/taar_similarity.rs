@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int32Builder, ListArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
     ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::util::{columnar_result, string_and_int64_signature};
+use crate::util::{columnar_result, list_of, string_and_int64_signature};
 
 const SECTION: DocSection = DocSection { include: true, label: "TAAR Similarity Functions", description: None };
 
@@ -62,10 +62,6 @@ impl TaarDistance {
     pub fn new() -> Self {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
-}
-
-fn list_of(item: DataType) -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(item, true)))
 }
 
 static TAAR_DISTANCE_DOC: LazyLock<Documentation> = LazyLock::new(|| {

@@ -30,9 +30,14 @@ pub(crate) fn string_and_int64_signature() -> Signature {
     Signature::coercible(vec![string, int64], Volatility::Immutable)
 }
 
-/// `List<Float64>` with nullable items: vector results and states.
+/// `List<item>` with nullable items.
+pub(crate) fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(item, true)))
+}
+
+/// `List<Float64>`: vector results and states.
 pub(crate) fn list_f64() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
+    list_of(DataType::Float64)
 }
 
 /// A list-of-doubles scalar, or a NULL list for `None`.

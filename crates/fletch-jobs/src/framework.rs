@@ -45,6 +45,14 @@ pub fn string_list(values: &[String]) -> ScalarValue {
     ))
 }
 
+/// A list of integers as one typed SQL parameter (index it as `$name[i]`).
+pub fn int_list(values: &[i64]) -> ScalarValue {
+    ScalarValue::List(ScalarValue::new_list_nullable(
+        &values.iter().map(|v| ScalarValue::Int64(Some(*v))).collect::<Vec<_>>(),
+        &datafusion::arrow::datatypes::DataType::Int64,
+    ))
+}
+
 /// One job-specific flag (`--name`).
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {

@@ -84,11 +84,16 @@ fn model(idf: &[(i64, f64)], tree: &BTreeMap<i64, Center>, trial: &BTreeMap<i64,
     TreeModel { idf: idf.to_vec(), centers: tree.iter().chain(trial).map(|(n, c)| (*n, c.clone())).collect() }
 }
 
+/// `model` as the `$model` argument of `bisecting_kmeans_leaf`.
+pub fn model_param(model: &TreeModel) -> Result<ScalarValue> {
+    let json = serde_json::to_string(model).map_err(|e| Error::io(format!("cannot encode the k-means model: {e}")))?;
+    Ok(ScalarValue::Utf8(Some(json)))
+}
+
 /// Runs `node_moments.sql` with `model`: the moments of every leaf reached.
 pub async fn node_moments(rc: &RunContext, model: &TreeModel) -> Result<BTreeMap<i64, Moments>> {
     let mut params = Params::default();
-    let json = serde_json::to_string(model).map_err(|e| Error::io(format!("cannot encode the k-means model: {e}")))?;
-    params.set("model", ScalarValue::Utf8(Some(json)));
+    params.set("model", model_param(model)?);
     let batches = rc.sql_step("sql/taar-similarity/node_moments.sql", NODE_MOMENTS, &params).await?.collect().await?;
     Ok(batches.iter().flat_map(read_moments).collect())
 }

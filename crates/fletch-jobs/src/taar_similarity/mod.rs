@@ -10,7 +10,7 @@ mod donors;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::common::ScalarValue;
 use fletch_engine::output::{self, Written};
 use fletch_engine::params::ParamType;
@@ -18,7 +18,7 @@ use fletch_engine::{Error, Location, Result, catalog};
 use fletch_udfs::kde;
 use serde_json::{Value, json};
 
-use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, string_list};
+use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, int_list, string_list};
 use crate::taar_locale::{DEFAULT_WHITELIST, read_whitelist};
 pub use donors::{DonorSchema, ETL_KEYS, quotas};
 
@@ -147,8 +147,7 @@ async fn run_with_scratch(rc: &RunContext, s: &Settings, whitelist: &[String], s
     let moments = bisecting::node_moments(rc, &clustering.model).await?;
     let sizes: Vec<i64> = clustering.leaves.iter().map(|l| moments.get(l).map_or(0, |m| m.rows)).collect();
     rc.progress.note(&format!("{} clusters of {} clients: {sizes:?}", sizes.len(), clients));
-    let model = serde_json::to_string(&clustering.model).map_err(|e| Error::io(format!("cannot encode the k-means model: {e}")))?;
-    params.set("model", ScalarValue::Utf8(Some(model)));
+    params.set("model", bisecting::model_param(&clustering.model)?);
     params.set("leaves", int_list(&clustering.leaves));
     let clustered = rc.sql_step("sql/taar-similarity/clustered.sql", CLUSTERED, &params).await?;
     rc.ctx.register_table("clustered", clustered.into_view())?;
@@ -189,13 +188,6 @@ async fn scratch_table(rc: &RunContext, scratch: &Location, name: &str, df: data
         catalog::register_input(&rc.ctx, scratch, name).await?;
     }
     Ok(rows)
-}
-
-fn int_list(values: &[i64]) -> ScalarValue {
-    ScalarValue::List(ScalarValue::new_list_nullable(
-        &values.iter().map(|v| ScalarValue::Int64(Some(*v))).collect::<Vec<_>>(),
-        &DataType::Int64,
-    ))
 }
 
 /// lr_curves.json from the densities of `lr_curves.sql`, and the pairs scored.
