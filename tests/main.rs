@@ -6,6 +6,7 @@ mod deploy;
 mod distributed;
 mod flight_sql;
 mod jobs;
+mod lookalike_prepare;
 mod s3;
 mod taar_lite;
 mod taar_locale;

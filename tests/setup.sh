@@ -2,7 +2,8 @@
 # Installs what the tests need besides Rust into a Python venv (.venv/):
 # moto's S3 and DynamoDB server and boto3, the TAAR service (mozilla-taar3)
 # as the real consumer of taar-* outputs, the ADBC Flight SQL driver with
-# pyarrow and pandas (notebook test), and kubernetes-validate (deploy/k8s).
+# pyarrow and pandas (notebook test), kubernetes-validate (deploy/k8s) and
+# the tfrecord reader (lookalike TFRecords).
 # Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

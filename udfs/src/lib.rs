@@ -26,6 +26,7 @@ use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         lookalike::did_bucket_udf(),
+        lookalike::naive_utc_seconds_udf(),
         random::seeded_hash_udf(),
         python_json::to_python_json_udf(),
         zlib::zlib_compress_udf(),
@@ -38,7 +39,12 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
 
 /// Every fletch aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![vector::vector_sum_udaf(), kde::gaussian_kde_udaf(), kmeans::term_moments_udaf()]
+    vec![
+        vector::vector_sum_udaf(),
+        kde::gaussian_kde_udaf(),
+        kmeans::term_moments_udaf(),
+        lookalike::keyword_histories_udaf(),
+    ]
 }
 
 /// A table function with its name and documentation (DataFusion's table

@@ -12,6 +12,7 @@ pub fn listing() -> String {
             let format = match o.format {
                 OutputFormat::Parquet => "Parquet table",
                 OutputFormat::Json => "JSON + dated copy",
+                OutputFormat::TfRecord => "TFRecord files",
             };
             out.push_str(&format!("  writes {} ({format}): {}\n", o.path, o.about));
         }

@@ -49,14 +49,56 @@ async fn table_files(name: &str, location: &Location) -> Result<Vec<String>> {
 /// Registers `data_root/<name>/` as table `name`.
 /// A missing or empty folder is an error naming the table and the path searched.
 pub async fn register_input(ctx: &SessionContext, data_root: &Location, name: &str) -> Result<InputTable> {
-    let location = data_root.join(name);
-    let files = table_files(name, &location).await?;
+    register_input_as(ctx, data_root, name, name).await
+}
+
+/// Registers `data_root/<folder>/` as table `alias` (errors name the folder).
+pub async fn register_input_as(ctx: &SessionContext, data_root: &Location, folder: &str, alias: &str) -> Result<InputTable> {
+    let location = data_root.join(folder);
+    let files = table_files(folder, &location).await?;
     if files.is_empty() {
         return Err(Error::input(format!(
-            "input table `{name}` not found: no Parquet files under {location}"
+            "input table `{folder}` not found: no Parquet files under {location}"
         )));
     }
-    register_files(ctx, name, location, &files).await
+    register_files(ctx, alias, location, &files).await
+}
+
+/// What a column of an input table must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Integer,
+    /// Integers, or strings that hold them (cast later).
+    TextOrInteger,
+}
+
+/// Checks that registered table `table` (named `shown` in errors) has each
+/// column with a type of its kind.
+pub async fn check_columns(ctx: &SessionContext, table: &str, shown: &str, columns: &[(&str, ColumnKind)]) -> Result<()> {
+    let schema = ctx.table_provider(table).await?.schema();
+    for (name, kind) in columns {
+        let Ok(field) = schema.field_with_name(name) else {
+            let have: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            return Err(Error::input(format!("input table `{shown}` has no column `{name}` (it has {})", have.join(", "))));
+        };
+        let t = field.data_type();
+        let text = matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _));
+        let ok = match kind {
+            ColumnKind::Text => text,
+            ColumnKind::Integer => t.is_integer(),
+            ColumnKind::TextOrInteger => text || t.is_integer(),
+        };
+        if !ok {
+            let expected = match kind {
+                ColumnKind::Text => "a string",
+                ColumnKind::Integer => "an integer",
+                ColumnKind::TextOrInteger => "a string or an integer",
+            };
+            return Err(Error::input(format!("input table `{shown}`: column `{name}` is {t}, expected {expected}")));
+        }
+    }
+    Ok(())
 }
 
 async fn register_files(ctx: &SessionContext, name: &str, location: Location, files: &[String]) -> Result<InputTable> {

@@ -60,7 +60,24 @@ pub async fn write_json(
 /// Writes `df` as the Parquet table `root/<table>/`, Hive-partitioned by
 /// `partition_by`, replacing any previous version only once it is complete.
 pub async fn write_table(df: DataFrame, root: &Location, table: &str, partition_by: &[String]) -> Result<Written> {
+    let staged = stage_table(df, root, table, partition_by).await?;
+    commit_table(&staged.staging, root, table, Some(staged.rows)).await
+}
+
+/// A complete new version of `root/<table>/`, readable at `staging` but not
+/// yet in place: [`commit_table`] or [`discard`] it.
+#[derive(Clone, Debug)]
+pub struct Staged {
+    pub staging: Location,
+    pub table: String,
+    pub rows: u64,
+}
+
+/// Writes `df` as Parquet under a fresh staging folder for `root/<table>/`;
+/// on failure nothing stays behind.
+pub async fn stage_table(df: DataFrame, root: &Location, table: &str, partition_by: &[String]) -> Result<Staged> {
     let staging = staging_for(root, table);
+    let schema = df.schema().as_arrow().clone();
     let options = DataFrameWriteOptions::new().with_partition_by(partition_by.to_vec());
     let rows = match df.write_parquet(staging.as_str(), options, None).await {
         Ok(batches) => batches
@@ -73,7 +90,29 @@ pub async fn write_table(df: DataFrame, root: &Location, table: &str, partition_
             return Err(Error::Engine(e));
         }
     };
-    commit_table(&staging, root, table, Some(rows)).await
+    if rows == 0
+        && let Err(e) = write_empty(&staging, schema).await
+    {
+        discard(&staging).await;
+        return Err(e);
+    }
+    Ok(Staged { staging, table: table.to_string(), rows })
+}
+
+/// An empty result may leave no file (always so when partitioned); one empty
+/// file with every column keeps the table readable, with its schema.
+async fn write_empty(staging: &Location, schema: datafusion::arrow::datatypes::Schema) -> Result<()> {
+    if usage(staging).await?.0 > 0 {
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, std::sync::Arc::new(schema), None)
+        .map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
+    writer.finish().map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
+    drop(writer);
+    let url = staging.file_url("part-00000.parquet");
+    staging.store()?.put(&key_of(&url), PutPayload::from(bytes)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+    Ok(())
 }
 
 /// A fresh staging folder for a new version of `root/<table>/`. Write the
@@ -251,6 +290,17 @@ mod tests {
             let body = store.get(&key_of(&url)).await.unwrap().bytes().await.unwrap();
             assert_eq!(&body[..], br#"{"en-US":[["guid-1",0.5]]}"#);
         }
+    }
+
+    #[tokio::test]
+    async fn empty_partitioned_results_stay_readable_with_every_column() {
+        let root = Location::parse("test", "memory://output-test/empty").unwrap();
+        let ctx = connect(&Mode::Embedded).await.unwrap();
+        let none = table(&ctx, "SELECT * FROM (VALUES ('a', 1)) t(k, v) WHERE v > 5").await;
+        let w = write_table(none, &root, "t", &["k".to_string()]).await.unwrap();
+        assert_eq!((w.rows, w.files), (Some(0), 1));
+        register_input(&ctx, &root, "t").await.unwrap();
+        assert_eq!(rows(&ctx, "SELECT count(*) AS n, max(k) AS k, sum(v) AS v FROM t").await[3], "| 0 |   |   |");
     }
 
     #[tokio::test]

@@ -96,6 +96,8 @@ pub enum OutputFormat {
     Parquet,
     /// A JSON file and its dated copy `<name><YYYYMMDD>.json`.
     Json,
+    /// A folder of TFRecord files of `tf.train.Example` records.
+    TfRecord,
 }
 
 /// The flags every `fletch run JOB` takes, for listings.
@@ -292,14 +294,20 @@ impl RunContext {
     /// Reads and parses a JSON input given as a path (relative to the current
     /// directory) or URL; `what` names it in errors. Returns the absolute URL too.
     pub async fn read_json<T: serde::de::DeserializeOwned>(&self, what: &str, location: &str) -> Result<(String, T)> {
+        let (url, bytes) = self.read_bytes(what, location).await?;
+        let value = serde_json::from_slice(&bytes).map_err(|e| Error::input(format!("{what} {url}: {e}")))?;
+        Ok((url, value))
+    }
+
+    /// Reads a file given as a path (relative to the current directory) or
+    /// URL; `what` names it in errors. Returns the absolute URL too.
+    pub async fn read_bytes(&self, what: &str, location: &str) -> Result<(String, bytes::Bytes)> {
         let url = ListingTableUrl::parse(location).map_err(|e| Error::usage(format!("{what}: {location}: {e}")))?;
         let store = self.ctx.runtime_env().object_store(url.object_store())?;
-        let bytes = match store.get(url.prefix()).await {
-            Ok(got) => got.bytes().await?,
-            Err(e) => return Err(Error::input(format!("{what} {url}: cannot read: {e}"))),
-        };
-        let value = serde_json::from_slice(&bytes).map_err(|e| Error::input(format!("{what} {url}: {e}")))?;
-        Ok((url.to_string(), value))
+        match store.get(url.prefix()).await {
+            Ok(got) => Ok((url.to_string(), got.bytes().await?)),
+            Err(e) => Err(Error::input(format!("{what} {url}: cannot read: {e}"))),
+        }
     }
 
     /// The `$start` (exclusive) and `$end` (inclusive) `submission_date_s3`

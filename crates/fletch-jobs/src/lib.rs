@@ -4,6 +4,7 @@
 
 pub mod dynamodb;
 pub mod framework;
+pub mod lookalike_prepare;
 pub mod quickstart;
 pub mod sql_file;
 pub mod taar_amodump;
@@ -26,6 +27,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar_lite::GuidGuid,
         &taar_lite::GuidRanking,
         &taar_profiles::TaarProfiles,
+        &lookalike_prepare::LookalikePrepare,
     ]
 }
 

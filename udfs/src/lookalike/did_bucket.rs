@@ -1,4 +1,4 @@
-//! Functions of the Blue Marlin lookalike pipeline.
+//! `did_bucket`: Blue Marlin's user bucket hash.
 
 use std::sync::{Arc, LazyLock};
 
@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDF,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature,
 };
 use sha2::{Digest, Sha256};
@@ -39,7 +39,7 @@ impl DidBucket {
 
 static DID_BUCKET_DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "Lookalike Functions", description: None },
+        super::SECTION,
         "Bucket of a device id: the SHA-256 digest of its UTF-8 bytes read as a big-endian \
          unsigned integer, modulo n, as a string ('0', '1', ...), exactly as Blue Marlin's \
          add_did_bucket. NULL did or n gives NULL; n must be positive.",

@@ -1,0 +1,162 @@
+//! `naive_utc_seconds`: the lookalike log times as epoch seconds.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Builder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::plan_err;
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::util::columnar_result;
+
+pub fn naive_utc_seconds_udf() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(NaiveUtcSeconds::new()))
+}
+
+/// `naive_utc_seconds(text)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NaiveUtcSeconds {
+    signature: Signature,
+}
+
+impl Default for NaiveUtcSeconds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NaiveUtcSeconds {
+    pub fn new() -> Self {
+        Self { signature: Signature::string(1, Volatility::Immutable) }
+    }
+}
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        super::SECTION,
+        "Seconds since 1970-01-01 00:00:00 UTC of a naive time 'YYYY-MM-DD HH:MM:SS' with an \
+         optional fraction of 1 to 6 digits (truncated), read as UTC, as Blue Marlin's main_logs \
+         computes action_time_seconds. NULL when the text is not such a time (wrong shape, \
+         impossible date or time of day) or is NULL, so callers can count and drop those rows.",
+        "naive_utc_seconds(text)",
+    )
+    .with_sql_example("SELECT naive_utc_seconds('2020-01-01 12:34:56.78'); -- 1577882096")
+    .with_argument("text", "The time (any string type).")
+    .build()
+});
+
+/// The seconds of a well-formed time, `None` otherwise.
+pub fn naive_utc_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    match &b[19..] {
+        [] => {}
+        [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) => {}
+        _ => return None,
+    }
+    if year == 0 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl ScalarUDFImpl for NaiveUtcSeconds {
+    fn name(&self) -> &str {
+        "naive_utc_seconds"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.len() != 1 {
+            return plan_err!("naive_utc_seconds takes 1 argument, got {}", args.args.len());
+        }
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let texts = cast(&arrays[0], &DataType::Utf8)?;
+        let texts = texts.as_string::<i32>();
+        let mut out = Int64Builder::with_capacity(texts.len());
+        for i in 0..texts.len() {
+            out.append_option(texts.is_valid(i).then(|| naive_utc_seconds(texts.value(i))).flatten());
+        }
+        columnar_result(&args.args, Arc::new(out.finish()) as ArrayRef)
+    }
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_naive_times_as_utc() {
+        // Worked values of the lookalike spec, section 6.
+        assert_eq!(naive_utc_seconds("2020-01-01 12:34:56.78"), Some(1_577_882_096));
+        assert_eq!(naive_utc_seconds("2019-12-19 13:04:14.708"), Some(1_576_760_654));
+        assert_eq!(naive_utc_seconds("2020-01-11 12:34:56.78"), Some(1_577_882_096 + 10 * 86_400));
+        assert_eq!(naive_utc_seconds("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(naive_utc_seconds("1969-12-31 23:59:59.999999"), Some(-1));
+        assert_eq!(naive_utc_seconds("2020-02-29 23:59:59.1"), Some(1_583_020_799));
+        assert_eq!(naive_utc_seconds("2000-03-01 00:00:00"), Some(951_868_800));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_time() {
+        for bad in [
+            "", "not a time", "2020/01/03 10:00:00.000", "2020-13-45 99:99:99.999", "2019-02-29 00:00:00",
+            "2100-02-29 00:00:00", "2020-04-31 00:00:00", "2020-01-01 24:00:00", "2020-01-01 23:60:00",
+            "2020-01-01 23:59:60", "2020-01-01 12:00:00.", "2020-01-01 12:00:00.1234567", "2020-01-01 12:00:00Z",
+            "2020-01-01T12:00:00", "2020-1-01 12:00:00", "0000-01-01 00:00:00", "2020-01-01 1:00:00.000",
+        ] {
+            assert_eq!(naive_utc_seconds(bad), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn in_sql_malformed_and_null_give_null() {
+        use datafusion::prelude::SessionContext;
+        let ctx = SessionContext::new();
+        ctx.register_udf((*naive_utc_seconds_udf()).clone());
+        let sql = "SELECT naive_utc_seconds(t) AS s FROM (VALUES ('2020-01-01 00:00:01'), ('bad'), (NULL)) v(t)";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let values: Vec<Option<i64>> = batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect();
+        assert_eq!(values, [Some(1_577_836_801), None, None]);
+    }
+}
