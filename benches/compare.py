@@ -1,0 +1,51 @@
+"""Output checks of the benchmark: fletch's and PySpark's outputs of one job
+must hold the same rows. Parquet tables are read with pyarrow (Hive
+partitions included), normalised (partition values and list columns as
+strings), sorted by a key and compared column by column."""
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+
+def table(path):
+    t = ds.dataset(path, format="parquet", partitioning="hive").to_table()
+    columns = {}
+    for name in t.column_names:
+        col = t[name]
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string())
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            col = pc.binary_join(col.cast(pa.list_(pa.string())), "\x1f")
+        elif pa.types.is_integer(col.type):
+            col = col.cast(pa.int64())
+        columns[name] = col
+    return pa.table(columns)
+
+
+def same_table(a_path, b_path, key):
+    """None when equal, else a message naming the first difference."""
+    a, b = table(a_path), table(b_path)
+    if sorted(a.column_names) != sorted(b.column_names):
+        return f"columns differ: {sorted(a.column_names)} vs {sorted(b.column_names)}"
+    if a.num_rows != b.num_rows:
+        return f"{a.num_rows} rows vs {b.num_rows}"
+    order = [(k, "ascending") for k in key]
+    a, b = a.sort_by(order), b.sort_by(order)
+    for name in a.column_names:
+        x, y = a[name], b[name].cast(a[name].type)
+        equal = pc.fill_null(pc.equal(x, y), False)
+        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
+        bad = pc.invert(pc.or_(equal, both_null))
+        if pc.any(bad).as_py():
+            i = pc.index(bad, True).as_py()
+            return f"column {name}, row {i} by {key}: {x[i]} vs {y[i]}"
+    return None
+
+
+def same_json(a_path, b_path):
+    with open(a_path) as fa, open(b_path) as fb:
+        a, b = json.load(fa), json.load(fb)
+    return None if a == b else f"{a_path} and {b_path} differ"
