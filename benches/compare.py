@@ -49,3 +49,13 @@ def same_json(a_path, b_path):
     with open(a_path) as fa, open(b_path) as fb:
         a, b = json.load(fa), json.load(fb)
     return None if a == b else f"{a_path} and {b_path} differ"
+
+
+def same_keys_and_lengths(a_path, b_path):
+    """For outputs with random choices: the same keys, each with as many entries."""
+    with open(a_path) as fa, open(b_path) as fb:
+        a, b = json.load(fa), json.load(fb)
+    if sorted(a) != sorted(b):
+        return f"keys differ: {sorted(set(a) ^ set(b))[:5]}"
+    bad = [k for k in a if len(a[k]) != len(b[k])]
+    return f"entries differ for {bad[:5]}" if bad else None

@@ -39,11 +39,13 @@ def table(report):
     lines += ["", "Stages (median run, seconds):", "", "| job | scale | engine | " + " | ".join(_stages(report)) + " |",
               "|---|---|---|" + "---|" * len(_stages(report))]
     for r in report["results"]:
+        if not r["engines"]["fletch-embedded"]["runs"][0]["stages_s"]:
+            continue
         for e in ENGINES:
             runs = sorted(r["engines"][e]["runs"], key=lambda x: x["wall_s"])
             st = runs[len(runs) // 2]["stages_s"]
             lines.append(f"| {r['job']} | {r['scale']} | {e} | " + " | ".join(_fmt(st.get(s)) for s in _stages(report)) + " |")
-    lines += ["", "Outputs compared (fletch embedded against the cluster and PySpark, every row): "
+    lines += ["", "Outputs compared, fletch embedded against the cluster and PySpark (tables row by row, JSON exactly unless noted): "
               + "; ".join(f"{r['job']} {r['scale']}: {', '.join(r['outputs_agree'])}" for r in report["results"]) + "."]
     return "\n".join(lines)
 
