@@ -54,11 +54,15 @@ pub async fn register_input(ctx: &SessionContext, data_root: &Location, name: &s
 
 /// Registers `data_root/<folder>/` as table `alias` (errors name the folder).
 pub async fn register_input_as(ctx: &SessionContext, data_root: &Location, folder: &str, alias: &str) -> Result<InputTable> {
-    let location = data_root.join(folder);
-    let files = table_files(folder, &location).await?;
+    register_at(ctx, data_root.join(folder), folder, alias).await
+}
+
+/// Registers the table folder at `location` as table `alias`; errors call it `shown`.
+pub async fn register_at(ctx: &SessionContext, location: Location, shown: &str, alias: &str) -> Result<InputTable> {
+    let files = table_files(shown, &location).await?;
     if files.is_empty() {
         return Err(Error::input(format!(
-            "input table `{folder}` not found: no Parquet files under {location}"
+            "input table `{shown}` not found: no Parquet files under {location}"
         )));
     }
     register_files(ctx, alias, location, &files).await
@@ -84,17 +88,12 @@ pub async fn check_columns(ctx: &SessionContext, table: &str, shown: &str, colum
         };
         let t = field.data_type();
         let text = matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _));
-        let ok = match kind {
-            ColumnKind::Text => text,
-            ColumnKind::Integer => t.is_integer(),
-            ColumnKind::TextOrInteger => text || t.is_integer(),
+        let (ok, expected) = match kind {
+            ColumnKind::Text => (text, "a string"),
+            ColumnKind::Integer => (t.is_integer(), "an integer"),
+            ColumnKind::TextOrInteger => (text || t.is_integer(), "a string or an integer"),
         };
         if !ok {
-            let expected = match kind {
-                ColumnKind::Text => "a string",
-                ColumnKind::Integer => "an integer",
-                ColumnKind::TextOrInteger => "a string or an integer",
-            };
             return Err(Error::input(format!("input table `{shown}`: column `{name}` is {t}, expected {expected}")));
         }
     }

@@ -105,11 +105,9 @@ async fn write_empty(staging: &Location, schema: datafusion::arrow::datatypes::S
     if usage(staging).await?.0 > 0 {
         return Ok(());
     }
-    let mut bytes = Vec::new();
-    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, std::sync::Arc::new(schema), None)
-        .map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
-    writer.finish().map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
-    drop(writer);
+    let encode = |e| Error::io(format!("cannot encode an empty table: {e}"));
+    let writer = datafusion::parquet::arrow::ArrowWriter::try_new(Vec::new(), std::sync::Arc::new(schema), None).map_err(encode)?;
+    let bytes = writer.into_inner().map_err(encode)?;
     let url = staging.file_url("part-00000.parquet");
     staging.store()?.put(&key_of(&url), PutPayload::from(bytes)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
     Ok(())

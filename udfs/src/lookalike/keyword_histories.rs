@@ -218,52 +218,6 @@ impl Histories {
         }
     }
 
-    fn histories(&self, groups: &mut [History]) -> Result<ArrayRef> {
-        let mut lists: [ListBuilder<StringBuilder>; 5] = std::array::from_fn(|_| ListBuilder::new(StringBuilder::new()));
-        for h in groups.iter_mut() {
-            h.compact(&self.names);
-            for interval in h.entries.chunk_by(|a, b| a.interval == b.interval) {
-                let join = |f: &dyn Fn(&Entry) -> String| interval.iter().map(f).collect::<Vec<_>>().join(",");
-                lists[0].values().append_value(interval[0].interval.to_string());
-                lists[1].values().append_value(join(&|e| self.names[e.keyword as usize].clone()));
-                lists[2].values().append_value(join(&|e| e.kwi.to_string()));
-                lists[3].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.shows)));
-                lists[4].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.clicks)));
-            }
-            lists.iter_mut().for_each(|l| l.append(true));
-        }
-        let columns: Vec<ArrayRef> = lists.iter_mut().map(|l| Arc::new(l.finish()) as ArrayRef).collect();
-        let fields: Fields = history_fields().iter().map(|f| f.as_ref().clone().with_nullable(false)).collect();
-        Ok(Arc::new(StructArray::try_new(fields, columns, None)?))
-    }
-
-    /// Each group's entries as a list of structs (compacted first).
-    fn entries(&self, groups: &mut [History]) -> Result<ArrayRef> {
-        let mut offsets = vec![0i32];
-        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for h in groups.iter_mut() {
-            h.compact(&self.names);
-            for e in &h.entries {
-                cols.0.push(e.interval);
-                cols.1.push(e.kwi);
-                cols.2.push(self.names[e.keyword as usize].as_str());
-                cols.3.push(e.shows);
-                cols.4.push(e.clicks);
-            }
-            offsets.push(offsets.last().copied().unwrap_or(0) + h.entries.len() as i32);
-        }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(cols.0)),
-            Arc::new(Int64Array::from(cols.1)),
-            Arc::new(StringArray::from(cols.2)),
-            Arc::new(Int64Array::from(cols.3)),
-            Arc::new(Int64Array::from(cols.4)),
-        ];
-        let structs = StructArray::try_new(entry_fields(), columns, None)?;
-        let item = Arc::new(Field::new_list_field(DataType::Struct(entry_fields()), true));
-        Ok(Arc::new(ListArray::try_new(item, OffsetBuffer::new(offsets.into()), Arc::new(structs), None)?))
-    }
-
     fn merge(&mut self, state: &ArrayRef, groups: &[usize], total: usize) -> Result<()> {
         let lists = state.as_list::<i32>();
         let structs = lists.values().as_struct();
@@ -301,18 +255,63 @@ impl Histories {
     }
 }
 
+/// The result for each of `groups` (compacted first).
+fn histories(groups: &mut [History], names: &[String]) -> Result<ArrayRef> {
+    let mut lists: [ListBuilder<StringBuilder>; 5] = std::array::from_fn(|_| ListBuilder::new(StringBuilder::new()));
+    for h in groups.iter_mut() {
+        h.compact(names);
+        for interval in h.entries.chunk_by(|a, b| a.interval == b.interval) {
+            let join = |f: &dyn Fn(&Entry) -> String| interval.iter().map(f).collect::<Vec<_>>().join(",");
+            lists[0].values().append_value(interval[0].interval.to_string());
+            lists[1].values().append_value(join(&|e| names[e.keyword as usize].clone()));
+            lists[2].values().append_value(join(&|e| e.kwi.to_string()));
+            lists[3].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.shows)));
+            lists[4].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.clicks)));
+        }
+        lists.iter_mut().for_each(|l| l.append(true));
+    }
+    let columns: Vec<ArrayRef> = lists.iter_mut().map(|l| Arc::new(l.finish()) as ArrayRef).collect();
+    let fields: Fields = history_fields().iter().map(|f| f.as_ref().clone().with_nullable(false)).collect();
+    Ok(Arc::new(StructArray::try_new(fields, columns, None)?))
+}
+
+/// Each group's entries as a list of structs (compacted first).
+fn entries(groups: &mut [History], names: &[String]) -> Result<ArrayRef> {
+    let mut offsets = vec![0i32];
+    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for h in groups.iter_mut() {
+        h.compact(names);
+        for e in &h.entries {
+            cols.0.push(e.interval);
+            cols.1.push(e.kwi);
+            cols.2.push(names[e.keyword as usize].as_str());
+            cols.3.push(e.shows);
+            cols.4.push(e.clicks);
+        }
+        offsets.push(offsets.last().copied().unwrap_or(0) + h.entries.len() as i32);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(cols.0)),
+        Arc::new(Int64Array::from(cols.1)),
+        Arc::new(StringArray::from(cols.2)),
+        Arc::new(Int64Array::from(cols.3)),
+        Arc::new(Int64Array::from(cols.4)),
+    ];
+    let structs = StructArray::try_new(entry_fields(), columns, None)?;
+    let item = Arc::new(Field::new_list_field(DataType::Struct(entry_fields()), true));
+    Ok(Arc::new(ListArray::try_new(item, OffsetBuffer::new(offsets.into()), Arc::new(structs), None)?))
+}
+
 impl GroupsAccumulator for Histories {
     fn update_batch(&mut self, values: &[ArrayRef], groups: &[usize], filter: Option<&BooleanArray>, total: usize) -> Result<()> {
         self.add(&values.iter().collect::<Vec<_>>(), groups, filter, total);
         Ok(())
     }
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut taken = self.take(emit_to);
-        self.histories(&mut taken)
+        histories(&mut self.take(emit_to), &self.names)
     }
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let mut taken = self.take(emit_to);
-        Ok(vec![self.entries(&mut taken)?])
+        Ok(vec![entries(&mut self.take(emit_to), &self.names)?])
     }
     fn merge_batch(&mut self, values: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
         self.merge(&values[0], groups, total)
@@ -322,8 +321,7 @@ impl GroupsAccumulator for Histories {
         let mut rows = Histories::default();
         let n = values[0].len();
         rows.add(&values.iter().collect::<Vec<_>>(), &(0..n).collect::<Vec<_>>(), filter, n);
-        let mut groups = std::mem::take(&mut rows.groups);
-        Ok(vec![rows.entries(&mut groups)?])
+        Ok(vec![entries(&mut rows.groups, &rows.names)?])
     }
     fn size(&self) -> usize {
         self.memory()
@@ -347,17 +345,11 @@ impl Accumulator for OneHistory {
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.inner.groups.resize_with(1, History::default);
-        let mut groups = std::mem::take(&mut self.inner.groups);
-        let state = self.inner.entries(&mut groups);
-        self.inner.groups = groups;
-        Ok(vec![ScalarValue::try_from_array(&state?, 0)?])
+        Ok(vec![ScalarValue::try_from_array(&entries(&mut self.inner.groups, &self.inner.names)?, 0)?])
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
         self.inner.groups.resize_with(1, History::default);
-        let mut groups = std::mem::take(&mut self.inner.groups);
-        let value = self.inner.histories(&mut groups);
-        self.inner.groups = groups;
-        ScalarValue::try_from_array(&value?, 0)
+        ScalarValue::try_from_array(&histories(&mut self.inner.groups, &self.inner.names)?, 0)
     }
     fn size(&self) -> usize {
         self.inner.memory()

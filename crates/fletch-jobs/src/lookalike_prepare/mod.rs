@@ -175,13 +175,14 @@ async fn check_unique_apps(rc: &RunContext, folder: &str) -> Result<()> {
 async fn clean(rc: &RunContext, s: &Settings, mut params: Params, staged: &mut Vec<Staged>) -> Result<()> {
     let t = stage(rc, &s.tables.clean_persona, rc.sql_step("sql/lookalike-prepare/clean_persona.sql", CLEAN_PERSONA, &params).await?, &["did_bucket"]).await?;
     use_staged(rc, &t, "clean_persona").await?;
-    staged.push(t.clone());
+    let persona_rows = t.rows;
+    staged.push(t);
     let report = rc.sql_step("sql/lookalike-prepare/persona_report.sql", PERSONA_REPORT, &params).await?.collect().await?;
     let [read, conflicting, gender_null, age_null] = [0, 1, 2, 3].map(|c| report[0].column(c).as_primitive::<Int64Type>().value(0));
     rc.progress.note(&format!(
         "persona: {} rows read, {} dids kept, {} dids with conflicting rows dropped",
         group_thousands(read as u64),
-        group_thousands(t.rows),
+        group_thousands(persona_rows),
         group_thousands(conflicting as u64)
     ));
     if gender_null + age_null > 0 {
@@ -269,14 +270,7 @@ async fn use_staged(rc: &RunContext, t: &Staged, alias: &str) -> Result<()> {
     if t.rows == 0 {
         log::warn!("{}: no rows", t.table);
     }
-    let (parent, folder) = split_last(&t.staging);
-    catalog::register_input_as(&rc.ctx, &parent, &folder, alias).await.map(|_| ())
-}
-
-fn split_last(l: &Location) -> (Location, String) {
-    let s = l.as_str().trim_end_matches('/');
-    let (parent, last) = s.rsplit_once('/').expect("staging is below the output root");
-    (Location::parse("staging", parent).expect("a parent of a valid location"), last.to_string())
+    catalog::register_at(&rc.ctx, t.staging.clone(), &t.table, alias).await.map(|_| ())
 }
 
 /// The first column of a small query's rows.
@@ -292,6 +286,7 @@ async fn write_tfrecords(rc: &RunContext, table: &str) -> Result<Staged> {
     let staging = output::staging_for(&rc.opts.output_root, table);
     let result = async {
         let store = staging.store()?;
+        let io = |e: std::io::Error| Error::io(format!("cannot write {staging}: {e}"));
         let mut rows = 0u64;
         for bucket in strings(rc, "SELECT DISTINCT did_bucket FROM trainready ORDER BY did_bucket", &Params::default()).await? {
             let mut params = Params::default();
@@ -312,16 +307,16 @@ async fn write_tfrecords(rc: &RunContext, table: &str) -> Result<Staged> {
                     buf.clear();
                     tfrecords::append_examples(&batch.slice(start, take), &mut buf)?;
                     let w = writer.as_mut().expect("opened above");
-                    w.write_all(&buf).await.map_err(|e| Error::io(format!("cannot write {staging}: {e}")))?;
+                    w.write_all(&buf).await.map_err(io)?;
                     (start, in_file, rows) = (start + take, in_file + take, rows + take as u64);
                     if in_file == RECORDS_PER_FILE {
-                        w.shutdown().await.map_err(|e| Error::io(format!("cannot write {staging}: {e}")))?;
+                        w.shutdown().await.map_err(io)?;
                         (writer, in_file, file) = (None, 0, file + 1);
                     }
                 }
             }
             if let Some(mut w) = writer {
-                w.shutdown().await.map_err(|e| Error::io(format!("cannot write {staging}: {e}")))?;
+                w.shutdown().await.map_err(io)?;
             }
         }
         Ok::<_, Error>(rows)

@@ -169,11 +169,12 @@ impl Settings {
         let mut p = rc.base_params();
         let text = |v: String| ScalarValue::Utf8(Some(v));
         let time = |d: Option<NaiveDate>, none: &str| d.map_or(none.to_string(), |d| format!("{d} 00:00:00"));
-        p.set("start_time", text(time(self.start, NO_START)));
-        p.set("end_time", text(time(self.end, NO_END)));
+        let (start, end) = (time(self.start, NO_START), time(self.end, NO_END));
         // Partition pruning on `day`; the time bounds decide.
-        p.set("start_day", text(time(self.start, NO_START)[..10].to_string()));
-        p.set("end_day", text(time(self.end, NO_END)[..10].to_string()));
+        p.set("start_day", text(start[..10].to_string()));
+        p.set("end_day", text(end[..10].to_string()));
+        p.set("start_time", text(start));
+        p.set("end_time", text(end));
         p.set("threshold", ScalarValue::Float64(Some(self.threshold)));
         p.set("did_bucket_num", ScalarValue::Int64(Some(self.did_bucket_num)));
         p.set("interval", ScalarValue::Int64(Some(self.interval)));
