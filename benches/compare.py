@@ -4,6 +4,7 @@ partitions included), normalised (partition values and list columns as
 strings), sorted by a key and compared column by column."""
 
 import json
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,11 +52,45 @@ def same_json(a_path, b_path):
     return None if a == b else f"{a_path} and {b_path} differ"
 
 
-def same_keys_and_lengths(a_path, b_path):
-    """For outputs with random choices: the same keys, each with as many entries."""
+def same_shape(a_path, b_path):
+    """For outputs with random choices: an object with the same keys, each with
+    as many entries, or a list as long whose objects have the same keys."""
     with open(a_path) as fa, open(b_path) as fb:
         a, b = json.load(fa), json.load(fb)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{a_path}: {len(a)} entries vs {len(b)}"
+        keys = lambda items: sorted({k for i in items if isinstance(i, dict) for k in i})
+        return None if keys(a) == keys(b) else f"{a_path}: entry keys {keys(a)} vs {keys(b)}"
     if sorted(a) != sorted(b):
         return f"keys differ: {sorted(set(a) ^ set(b))[:5]}"
     bad = [k for k in a if len(a[k]) != len(b[k])]
     return f"entries differ for {bad[:5]}" if bad else None
+
+
+def _pairs(n):
+    return n * (n - 1) // 2
+
+
+def adjusted_rand_index(x, y):
+    """Agreement of two clusterings of the same items (1 = the same partition)."""
+    both = sum(_pairs(n) for n in Counter(zip(x, y)).values())
+    px, py = sum(_pairs(n) for n in Counter(x).values()), sum(_pairs(n) for n in Counter(y).values())
+    expected = px * py / _pairs(len(x)) if len(x) > 1 else 0
+    top = (px + py) / 2
+    return 1.0 if top == expected else (both - expected) / (top - expected)
+
+
+def same_members(a_path, b_path, key, group):
+    """Two clusterings (Parquet tables of key, group): None and their agreement
+    when they cluster the same keys, else a message naming the difference."""
+    a, b = table(a_path), table(b_path)
+    ka, kb = a[key].to_pylist(), b[key].to_pylist()
+    if sorted(ka) != sorted(kb):
+        only = sorted(set(ka) ^ set(kb))
+        return f"clustered {len(ka)} vs {len(kb)} {key}s, {len(only)} in one only (e.g. {only[:3]})", None
+    ga, gb = dict(zip(ka, a[group].to_pylist())), dict(zip(kb, b[group].to_pylist()))
+    keys = sorted(ga)
+    agreement = {"clusters": [len(set(ga.values())), len(set(gb.values()))],
+                 "adjusted_rand_index": round(adjusted_rand_index([ga[k] for k in keys], [gb[k] for k in keys]), 3)}
+    return None, agreement

@@ -25,7 +25,7 @@ import time
 
 import psutil
 
-from compare import same_json, same_keys_and_lengths, same_table
+from compare import same_json, same_members, same_shape, same_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -82,15 +82,30 @@ JOBS = {
         "json": ["guid_coinstallation.json"],
         "stages": {},
     },
+    "taar-similarity": {
+        "datasets": ["clients-daily", "amo"],
+        "fletch": ["--date", TAAR_DATE, "--prefix", "", "--clusters-table", "taar_similarity_clusters"],
+        "port": ["taar_similarity.py", "--date", TAAR_DATE],
+        "tables": {},
+        "json": [],
+        # Cluster ids and donors are random draws in each engine (Spark's
+        # generator is not fletch's): PySpark must cluster the same clients
+        # and write outputs of the same shape; the cluster run must match exactly.
+        "json_shape": ["donors.json", "lr_curves.json"],
+        "clusters": {"taar_similarity_clusters": ("client_id", "prediction")},
+        "stages": {"select": ["clients"], "cluster": ["summarise clients", "k-means*"],
+                   "donors_curves": ["donors", "pair and score donors, estimate densities"]},
+    },
 }
 
 PROFILES = {
     # About a minute per engine at most.
-    "quick": {"lookalike-prepare": [0.02], "taar-locale": [0.1], "taar-lite-guidranking": [0.1], "taar-lite-guidguid": [0.1]},
+    "quick": {"lookalike-prepare": [0.02], "taar-locale": [0.1], "taar-lite-guidranking": [0.1], "taar-lite-guidguid": [0.1],
+              "taar-similarity": [0.1]},
     # The seed's scale for lookalike (44.9M shows) with a scaling curve below
     # it, and the TAAR jobs at scales 1 and 5 (1M and 5M client-days) with 0.3.
     "full": {"lookalike-prepare": [0.1, 0.3, 1.0], "taar-locale": [0.3, 1.0, 5.0], "taar-lite-guidranking": [0.3, 1.0, 5.0],
-             "taar-lite-guidguid": [0.3, 1.0, 5.0]},
+             "taar-lite-guidguid": [0.3, 1.0, 5.0], "taar-similarity": [0.3, 1.0, 5.0]},
 }
 
 
@@ -188,10 +203,14 @@ def ensure_data(fletch, work, job, scale):
 
 
 def fletch_stages(log_path, job):
-    """Seconds per stage from fletch's progress lines (`... done in 1.23s`)."""
+    """Seconds per stage from fletch's progress lines (`[..] <step> done in 1.23s`):
+    a stage adds up the steps named (less a leading verb) as one of its names,
+    or starting with one that ends in `*`."""
     text = open(log_path).read()
-    steps = {m.group(1): float(m.group(2)) for m in re.finditer(r"\] (?:write|count) (.+?) done in ([0-9.]+)s", text)}
-    return {stage: round(sum(steps.get(n, 0.0) for n in names), 2) for stage, names in JOBS[job]["stages"].items()}
+    steps = [(m.group(1), float(m.group(2))) for m in re.finditer(r"\] (?:(?:write|count|stage) )?(.+?) done in ([0-9.]+)s", text)]
+    named = lambda step, n: step.startswith(n[:-1]) if n.endswith("*") else step == n
+    return {stage: round(sum(t for step, t in steps if any(named(step, n) for n in names)), 2)
+            for stage, names in JOBS[job]["stages"].items()}
 
 
 class LocalCluster:
@@ -223,7 +242,7 @@ def run_job(args, job, scale, cluster):
         "pyspark": lambda out: ([python, os.path.join(HERE, "pyspark", spec["port"][0]), *spec["port"][1:],
                                  "--data-root", data, "--output-root", out], ()),
     }
-    result = {"job": job, "scale": scale, "engines": {}}
+    result = {"job": job, "scale": scale, "reps": args.reps, "engines": {}}
     for engine, command in engines.items():
         runs = []
         for rep in range(args.reps):
@@ -250,12 +269,20 @@ def run_job(args, job, scale, cluster):
                 sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, table {t}, fletch-embedded vs {other}: {diff}")
         checks = [(n, same_json) for n in spec["json"]]
         # Random choices differ between engines (cluster runs share fletch's seed).
-        checks += [(n, same_json if other == "fletch-cluster" else same_keys_and_lengths) for n in spec.get("json_shape", [])]
+        checks += [(n, same_json if other == "fletch-cluster" else same_shape) for n in spec.get("json_shape", [])]
         for name, same in checks:
             diff = same(os.path.join(outs["fletch-embedded"], name), os.path.join(outs[other], name))
             if diff:
                 sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, fletch-embedded vs {other}: {diff}")
-    result["outputs_agree"] = sorted(spec["tables"]) + spec["json"] + [f"{n} (keys and lengths vs PySpark)" for n in spec.get("json_shape", [])]
+        for t, (key, group) in spec.get("clusters", {}).items():
+            a, b = os.path.join(outs["fletch-embedded"], t), os.path.join(outs[other], t)
+            diff = same_table(a, b, [key]) if other == "fletch-cluster" else None
+            if other == "pyspark":
+                diff, result["clusterings"] = same_members(a, b, key, group)
+            if diff:
+                sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, table {t}, fletch-embedded vs {other}: {diff}")
+    result["outputs_agree"] = (sorted(spec["tables"]) + spec["json"] + [f"{n} (shape vs PySpark)" for n in spec.get("json_shape", [])]
+                               + [f"{t} (same {k}s vs PySpark)" for t, (k, _) in spec.get("clusters", {}).items()])
     med = {e: result["engines"][e]["wall_s"]["median"] for e in engines}
     result["pyspark_over_fletch"] = round(med["pyspark"] / med["fletch-embedded"], 2)
     result["cluster_over_embedded"] = round(med["fletch-cluster"] / med["fletch-embedded"], 2)
@@ -281,6 +308,7 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--work", default=os.path.join(HERE, "work"))
     p.add_argument("--jobs", default=",".join(JOBS))
+    p.add_argument("--scales", help="only these scales of the profile, e.g. 1.0,5.0")
     args = p.parse_args()
     for d in ("logs", "out"):
         os.makedirs(os.path.join(args.work, d), exist_ok=True)
@@ -289,6 +317,8 @@ def main():
     try:
         for job in args.jobs.split(","):
             for scale in PROFILES[args.profile].get(job, []):
+                if args.scales and scale not in [float(x) for x in args.scales.split(",")]:
+                    continue
                 results.append(run_job(args, job, scale, cluster))
     finally:
         cluster.stop()

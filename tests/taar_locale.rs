@@ -103,6 +103,13 @@ fn bad_inputs_fail_before_writing() {
     std::fs::create_dir_all(empty.join(WHITELIST).parent().unwrap()).unwrap();
     std::fs::write(empty.join(WHITELIST), r#"["A"]"#).unwrap();
     fails(&[], empty.to_str().unwrap(), 1, "input table `clients_daily` not found: no Parquet files under file://");
+    // Add-ons without a field the job reads are named before anything runs.
+    let sql = tmp.path().join("narrow.sql");
+    std::fs::write(&sql, "SELECT 'c1' AS client_id, '20261121' AS submission_date_s3, 'Firefox' AS app_name, 'release' AS channel, \
+                          'de' AS locale, [named_struct('addon_id', 'A', 'type', 'extension')] AS active_addons").unwrap();
+    let (e, s) = (empty.to_str().unwrap(), sql.to_str().unwrap());
+    ok(fletch(&["run", "sql-file", "-q", "--data-root", e, "--output-root", e, "--sql", s, "--table", "clients_daily", "--partition-by", "submission_date_s3"]));
+    fails(&[], e, 1, "input table `clients_daily`: column `active_addons` has no struct field `blocklisted`");
     fails(&["--noise", "gauss"], &data, 2, "--noise: expected laplace or none, got `gauss`");
     fails(&["--epsilon", "0"], &data, 2, "--epsilon: expected a positive number");
     let r = fletch(&["run", "taar-locale", "--data-root", &data, "--output-root", o, "--date", "20261131"]);

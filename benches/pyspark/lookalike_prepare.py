@@ -11,14 +11,13 @@ Usage: lookalike_prepare.py --data-root R --output-root O [--did-bucket-num 2]
 Prints one JSON line of stage timings.
 """
 
-import argparse
 import json
 import time
 
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from common import session
+from common import arguments, session
 
 
 def seconds(col):
@@ -39,15 +38,12 @@ def field(name):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--data-root", required=True)
-    p.add_argument("--output-root", required=True)
+    p = arguments()
     p.add_argument("--did-bucket-num", type=int, default=2)
     p.add_argument("--interval-seconds", type=int, default=86400)
     p.add_argument("--keyword-threshold", type=float, default=0.01)
     a = p.parse_args()
     spark = session("lookalike-prepare")
-    spark.sparkContext.setLogLevel("ERROR")
     read = lambda t: spark.read.parquet(f"{a.data_root}/{t}")
     out = lambda t: f"{a.output_root}/{t}"
     timings = {}

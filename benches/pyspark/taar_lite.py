@@ -9,7 +9,6 @@ Usage: taar_lite.py ranking|coinstallation --data-root R --output-root O --date 
 Writes O/guid_install_ranking.json or O/guid_coinstallation.json; prints one JSON line of timings.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -18,7 +17,7 @@ import time
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from common import session
+from common import arguments, session
 
 
 def window(clients, date, days):
@@ -70,16 +69,13 @@ def coinstallation(clients, whitelist):
 
 
 def main():
-    p = argparse.ArgumentParser()
+    p = arguments()
     p.add_argument("job", choices=["ranking", "coinstallation"])
-    p.add_argument("--data-root", required=True)
-    p.add_argument("--output-root", required=True)
     p.add_argument("--date", required=True)
     p.add_argument("--days", type=int, default=28)
     p.add_argument("--whitelist")
     a = p.parse_args()
     spark = session(f"taar-lite-{a.job}")
-    spark.sparkContext.setLogLevel("ERROR")
     start = time.time()
     clients = window(spark.read.parquet(f"{a.data_root}/clients_daily"), a.date, a.days)
     if a.job == "ranking":

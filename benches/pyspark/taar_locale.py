@@ -10,7 +10,6 @@ Usage: taar_locale.py --data-root R --output-root O --date YYYYMMDD [--days 28]
 Writes O/top10_dict.json; prints one JSON line of timings.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -20,13 +19,11 @@ import time
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from common import session
+from common import arguments, curated_whitelist, session
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--data-root", required=True)
-    p.add_argument("--output-root", required=True)
+    p = arguments()
     p.add_argument("--date", required=True)
     p.add_argument("--days", type=int, default=28)
     p.add_argument("--num-addons", type=int, default=10)
@@ -35,10 +32,8 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     a = p.parse_args()
     spark = session("taar-locale")
-    spark.sparkContext.setLogLevel("ERROR")
     start = time.time()
-    with open(f"{a.data_root}/telemetry-ml/addon_recommender/only_guids_top_200.json") as f:
-        whitelist = json.load(f)
+    whitelist = curated_whitelist(a.data_root)
 
     # The original reads num-days + 1 days back, the run date included.
     end = datetime.datetime.strptime(a.date, "%Y%m%d").date()

@@ -9,19 +9,23 @@
 -- every client-day and weights it by the client's number of qualifying days,
 -- reproducing the original's client-day × client-day join.
 WITH sample AS (
-  SELECT client_id, submission_date_s3, active_addons,
-         row_number() OVER (PARTITION BY client_id ORDER BY submission_date_s3 DESC) AS latest,
-         count(*) OVER (PARTITION BY client_id) AS days
+  SELECT client_id, submission_date_s3, active_addons
   FROM clients_daily
   WHERE active_addons IS NOT NULL AND cardinality(active_addons) > 1
     AND channel = 'release' AND normalized_channel = 'release' AND app_name = 'Firefox'
     AND client_id IS NOT NULL
     AND submission_date_s3 > $start AND submission_date_s3 <= $end
 ),
+-- Each client's latest day and day count by aggregate and join: a window over
+-- client_id would sort every row with its add-on list. The small side comes
+-- first: DataFusion builds its hash table from the left input.
+clients AS (
+  SELECT client_id, max(submission_date_s3) AS latest, count(*) AS days FROM sample GROUP BY client_id
+),
 kept AS (
-  SELECT client_id, submission_date_s3 AS day, CASE WHEN $legacy THEN days ELSE 1 END AS weight, active_addons
-  FROM sample
-  WHERE $legacy OR latest = 1
+  SELECT s.client_id, s.submission_date_s3 AS day, CASE WHEN $legacy THEN c.days ELSE 1 END AS weight, s.active_addons
+  FROM clients AS c JOIN sample AS s ON s.client_id = c.client_id
+  WHERE $legacy OR s.submission_date_s3 = c.latest
 ),
 valid AS (
   SELECT client_id, day, weight, addon['addon_id'] AS guid
@@ -35,14 +39,32 @@ valid AS (
     AND addon['addon_id'] <> 'pioneer-opt-in@mozilla.org'
 ),
 multiplicity AS (
-  SELECT client_id, day, weight, guid, count(*) AS m, sum(count(*)) OVER (PARTITION BY client_id, day) AS listed
+  SELECT client_id, day, weight, guid, count(*) AS m
   FROM valid
   GROUP BY client_id, day, weight, guid
+),
+-- Each client-day's distinct guids with their multiplicities. Pairs come from
+-- unnesting that list twice: a join of multiplicity with itself would plan
+-- (and read clients_daily for) every step above twice.
+listed AS (
+  SELECT weight, array_agg(named_struct('guid', guid, 'm', m)) AS items
+  FROM multiplicity
+  GROUP BY client_id, day, weight
+  HAVING sum(m) > 1
+),
+firsts AS (
+  SELECT weight, items, unnest(items) AS a FROM listed
+),
+pairs AS (
+  SELECT weight, key_addon, ma, b['guid'] AS coinstalled_addon, b['m'] AS mb
+  FROM (SELECT weight, a['guid'] AS key_addon, a['m'] AS ma, unnest(items) AS b FROM firsts)
+),
+-- Filtered by alias, not HAVING: Ballista 55 fails to decode a HAVING that
+-- repeats an aggregate over struct fields.
+counted AS (
+  SELECT key_addon, coinstalled_addon,
+         sum(weight * CASE WHEN key_addon = coinstalled_addon THEN ma * (ma - 1) ELSE ma * mb END) AS n
+  FROM pairs
+  GROUP BY key_addon, coinstalled_addon
 )
-SELECT a.guid AS key_addon, b.guid AS coinstalled_addon,
-       sum(a.weight * CASE WHEN a.guid = b.guid THEN a.m * (a.m - 1) ELSE a.m * b.m END) AS n
-FROM multiplicity AS a
-JOIN multiplicity AS b ON a.client_id = b.client_id AND a.day = b.day
-WHERE a.listed > 1
-GROUP BY a.guid, b.guid
-HAVING sum(a.weight * CASE WHEN a.guid = b.guid THEN a.m * (a.m - 1) ELSE a.m * b.m END) > 0
+SELECT key_addon, coinstalled_addon, n FROM counted WHERE n > 0

@@ -16,18 +16,24 @@ WITH sample AS (
          scalar_parent_browser_engagement_tab_open_event_count_sum AS tab_open_count,
          scalar_parent_browser_engagement_total_uri_count_sum AS total_uri,
          scalar_parent_browser_engagement_unique_domains_count_mean AS unique_tlds,
-         row_number() OVER (PARTITION BY client_id ORDER BY submission_date_s3 DESC) AS rn
+         submission_date_s3
   FROM clients_daily
   WHERE client_id IS NOT NULL AND active_addons IS NOT NULL
     AND cardinality(active_addons) > 2 AND cardinality(active_addons) < 100
     AND channel = 'release' AND app_name = 'Firefox'
     AND submission_date_s3 >= $from AND submission_date_s3 <= $end
 ),
+-- The latest day by aggregate and join: a window over client_id would sort
+-- every row with its add-on list. The small side comes first: DataFusion
+-- builds its hash table from the left input.
+latest AS (
+  SELECT client_id, max(submission_date_s3) AS day FROM sample GROUP BY client_id
+),
 valid AS (
   SELECT client_id, city, subsession_hours_sum, locale, os, bookmark_count, tab_open_count,
          total_uri, unique_tlds, pos, addon['addon_id'] AS guid
-  FROM (SELECT *, unnest(active_addons) AS addon, unnest(range(cardinality(active_addons))) AS pos
-        FROM sample WHERE rn = 1)
+  FROM (SELECT s.*, unnest(s.active_addons) AS addon, unnest(range(cardinality(s.active_addons))) AS pos
+        FROM latest AS l JOIN sample AS s ON s.client_id = l.client_id AND s.submission_date_s3 = l.day)
   WHERE NOT coalesce(addon['is_system'], false)
     AND NOT coalesce(addon['app_disabled'], false)
     AND NOT coalesce(addon['user_disabled'], false)
@@ -36,7 +42,7 @@ valid AS (
     AND array_has($whitelist, addon['addon_id'])
 )
 -- One row per client, grouped by its features too (the same on all its
--- add-on rows) rather than joined back, so the window runs once.
+-- add-on rows) rather than joined back.
 SELECT client_id, city, subsession_hours_sum, locale, os, bookmark_count, tab_open_count, total_uri, unique_tlds,
        array_agg(named_struct('pos', pos, 'guid', guid)) AS addons,
        array_agg(spark_hashing_tf_index(guid, $num_features)) AS terms

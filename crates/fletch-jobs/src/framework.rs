@@ -278,6 +278,14 @@ impl RunContext {
         catalog::register_input(&self.ctx, &self.opts.data_root, table).await
     }
 
+    /// Registers `data_root/<table>/` as an input table that is read only
+    /// through the named struct fields of its list-of-struct columns.
+    pub async fn input_reading(&self, table: &str, fields: &[(&str, &[&str])]) -> Result<InputTable> {
+        let input = self.input(table).await?;
+        catalog::narrow_struct_lists(&self.ctx, &input, fields).await?;
+        Ok(input)
+    }
+
     /// Plans a SQL step (every statement of `sql`, the last one returned).
     pub async fn sql_step(&self, source: &str, sql: &str, params: &Params) -> Result<DataFrame> {
         Script::parse(source, sql)?.run_to_last(&self.ctx, params).await

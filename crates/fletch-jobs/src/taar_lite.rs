@@ -18,6 +18,9 @@ use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunCon
 const RANKING_SQL: &str = include_str!("../../../sql/taar-lite/guid_install_ranking.sql");
 const COINSTALL_SQL: &str = include_str!("../../../sql/taar-lite/guid_coinstallation.sql");
 pub const EXTERNAL_WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
+/// The `active_addons` fields that decide whether an add-on is valid
+/// (guidguid, and taar-similarity); the rest are never decoded.
+pub const VALID_ADDON_FIELDS: &[&str] = &["addon_id", "type", "is_system", "app_disabled", "user_disabled", "foreign_install"];
 
 const DAYS: ParamSpec =
     ParamSpec::new("client-data-num-days", ParamType::Int, "days of clients_daily up to --date to read").default("28");
@@ -46,7 +49,7 @@ impl Job for GuidRanking {
 
     async fn run(&self, rc: &RunContext, args: &JobArgs) -> Result<Vec<Written>> {
         let params = rc.window_params(window_days(args)?);
-        rc.input("clients_daily").await?;
+        rc.input_reading("clients_daily", &[("active_addons", &["addon_id"])]).await?;
         let step = rc.progress.step("count installs");
         let batches = rc.sql_step("sql/taar-lite/guid_install_ranking.sql", RANKING_SQL, &params).await?.collect().await?;
         let mut ranking = Map::new();
@@ -101,7 +104,7 @@ impl Job for GuidGuid {
         step.done_counting(whitelist.len() as u64, "guids");
         params.set("whitelist", string_list(&whitelist));
         params.set("legacy", ScalarValue::Boolean(Some(legacy)));
-        rc.input("clients_daily").await?;
+        rc.input_reading("clients_daily", &[("active_addons", VALID_ADDON_FIELDS)]).await?;
 
         let step = rc.progress.step("count co-installations");
         let batches = rc.sql_step("sql/taar-lite/guid_coinstallation.sql", COINSTALL_SQL, &params).await?.collect().await?;

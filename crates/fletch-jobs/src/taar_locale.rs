@@ -66,7 +66,9 @@ impl Job for TaarLocale {
         let step = rc.progress.step("read whitelist");
         let whitelist = read_whitelist(rc, &whitelist_at).await?;
         step.done_counting(whitelist.len() as u64, "guids");
-        rc.input("clients_daily").await?;
+        // client_addons.sql reads these fields of each add-on and nothing else.
+        let fields: &[&str] = &["addon_id", "type", "blocklisted", "signed_state", "user_disabled", "app_disabled", "is_system"];
+        rc.input_reading("clients_daily", &[("active_addons", fields)]).await?;
 
         // The original reads num-days + 1 days back, the run date included.
         let mut params = rc.window_params(days + 2);
