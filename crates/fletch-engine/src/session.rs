@@ -57,8 +57,7 @@ pub fn embedded_config() -> SessionConfig {
 }
 
 /// Parquet outputs are Snappy-compressed, as Spark (and so the original
-/// jobs) wrote them: DataFusion's default zstd(3) made writing 11M rows
-/// about 2 s slower on 2 cores for files half the size.
+/// jobs) wrote them, instead of DataFusion's default zstd(3).
 fn with_output_settings(config: SessionConfig) -> SessionConfig {
     config.set_str("datafusion.execution.parquet.compression", "snappy")
 }
