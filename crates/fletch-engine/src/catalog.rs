@@ -152,12 +152,9 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, narro
 
 /// `field`, a list of structs, with its struct cut down to `keep` (in the file's order).
 fn narrow_list_field(field: &Field, keep: &[&str]) -> std::result::Result<Field, String> {
-    let DataType::List(item) = field.data_type() else {
-        return Err(format!("is {}, expected a list of structs", field.data_type()));
-    };
-    let DataType::Struct(members) = item.data_type() else {
-        return Err(format!("is {}, expected a list of structs", field.data_type()));
-    };
+    let not_a_list = || format!("is {}, expected a list of structs", field.data_type());
+    let DataType::List(item) = field.data_type() else { return Err(not_a_list()) };
+    let DataType::Struct(members) = item.data_type() else { return Err(not_a_list()) };
     if let Some(missing) = keep.iter().find(|k| members.find(k).is_none()) {
         return Err(format!("has no struct field `{missing}`"));
     }
