@@ -296,6 +296,11 @@ def machine():
 
 def versions(fletch):
     rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    # Results and their rendering may be uncommitted; anything else makes the revision a lie.
+    changed = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                              ":!benches/results", ":!docs/performance.md", ":!docs/performance.png"],
+                             capture_output=True, text=True).stdout.strip()
+    rev += "+changes" if changed else ""
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     import pyspark
     return {"fletch": rev, "datafusion": "55", "ballista": "55", "pyspark": pyspark.__version__, "java": java, "python": platform.python_version()}
@@ -325,15 +330,23 @@ def main():
     m = machine()
     report = {"date": datetime.date.today().isoformat(), "profile": args.profile, "reps": args.reps, "machine": m,
               "versions": versions(args.fletch), "results": results}
-    name = f"{report['date']}-{m['cores']}core-{m['memory_gib']}gib-{args.profile}.json"
-    path = os.path.join(HERE, "results", name)
+    for r in results:
+        r["date"], r["fletch"] = report["date"], report["versions"]["fletch"]
+    suffix = f"-{m['cores']}core-{m['memory_gib']}gib-{args.profile}.json"
+    path = os.path.join(HERE, "results", report["date"] + suffix)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    # A run of some jobs keeps the other jobs' results of the same day, machine and profile.
-    if os.path.exists(path):
-        with open(path) as f:
-            earlier = json.load(f)["results"]
+    # A run of some jobs keeps the other jobs' results from the newest results
+    # file of the same machine and profile; each result names its run's date and revision.
+    earlier = sorted(f for f in os.listdir(os.path.dirname(path)) if f.endswith(suffix) and f <= os.path.basename(path))
+    if earlier:
+        with open(os.path.join(os.path.dirname(path), earlier[-1])) as f:
+            before = json.load(f)
+        for r in before["results"]:
+            r.setdefault("date", before["date"])
+            r.setdefault("fletch", before["versions"]["fletch"])
         ran = {(r["job"], r["scale"]) for r in results}
-        report["results"] = sorted([r for r in earlier if (r["job"], r["scale"]) not in ran] + results, key=lambda r: (r["job"], r["scale"]))
+        report["results"] = sorted([r for r in before["results"] if (r["job"], r["scale"]) not in ran] + results,
+                                   key=lambda r: (r["job"], r["scale"]))
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
     print(f"wrote {path}")

@@ -16,8 +16,8 @@ WITH profiles AS (
       'scalar_parent_browser_engagement_tab_open_event_count', nullif(scalar_parent_browser_engagement_tab_open_event_count, 0),
       'scalar_parent_browser_engagement_total_uri_count', nullif(scalar_parent_browser_engagement_total_uri_count, 0),
       'scalar_parent_browser_engagement_unique_domains_count', nullif(scalar_parent_browser_engagement_unique_domains_count, 0),
-      'active_addons', CASE WHEN cardinality(active_addons) > 0 THEN active_addons END,
-      'disabled_addons_ids', CASE WHEN cardinality(disabled_addons_ids) > 0 THEN disabled_addons_ids END,
+      'active_addons', CASE WHEN list_size(active_addons) > 0 THEN active_addons END,
+      'disabled_addons_ids', CASE WHEN list_size(disabled_addons_ids) > 0 THEN disabled_addons_ids END,
       'client_id', encode(sha256(client_id), 'hex'),
       'start_date', replace(CAST(start_day AS VARCHAR), '-', '')
     )) AS payload

@@ -43,32 +43,40 @@ pub struct TreeModel {
     pub centers: Vec<(i64, Vec<(i64, f64)>)>,
 }
 
-/// A parsed [`TreeModel`], ready to place points.
+/// A parsed [`TreeModel`], ready to place points: centers are dense over
+/// the vocabulary, so a distance costs one indexed read per term of the point.
 struct Tree {
-    idf: HashMap<i64, f64>,
-    centers: HashMap<i64, (HashMap<i64, f64>, f64)>,
+    /// Each vocabulary term's position in `idf` and in every center.
+    position: HashMap<i64, usize>,
+    idf: Vec<f64>,
+    /// Per node: its center and the center's squared norm.
+    centers: HashMap<i64, (Vec<f64>, f64)>,
 }
 
 impl Tree {
     fn new(model: TreeModel) -> Self {
+        let position: HashMap<i64, usize> = model.idf.iter().enumerate().map(|(k, (t, _))| (*t, k)).collect();
         let centers = model
             .centers
             .into_iter()
             .map(|(node, c)| {
                 let norm2 = c.iter().map(|(_, v)| v * v).sum();
-                (node, (c.into_iter().collect(), norm2))
+                let mut dense = vec![0.0; position.len()];
+                // A term outside the vocabulary weighs 0 in every point: it adds nothing to a dot product.
+                c.iter().filter_map(|(t, v)| position.get(t).map(|&k| (k, *v))).for_each(|(k, v)| dense[k] = v);
+                (node, (dense, norm2))
             })
             .collect();
-        Self { idf: model.idf.into_iter().collect(), centers }
+        Self { idf: model.idf.into_iter().map(|(_, w)| w).collect(), position, centers }
     }
 
     /// The leaf a point reaches from the root, always moving to the nearer
     /// child (the left one on a tie), as Spark's `predict` does.
     fn leaf(&self, tf: &[(i64, i64)]) -> i64 {
-        let x: Vec<(i64, f64)> = tf.iter().map(|&(t, n)| (t, n as f64 * self.idf.get(&t).copied().unwrap_or(0.0))).collect();
+        let x: Vec<(usize, f64)> = tf.iter().filter_map(|&(t, n)| self.position.get(&t).map(|&k| (k, n as f64 * self.idf[k]))).collect();
         let x_norm2: f64 = x.iter().map(|(_, v)| v * v).sum();
-        let distance = |(center, norm2): &(HashMap<i64, f64>, f64)| {
-            let dot: f64 = x.iter().map(|(t, v)| v * center.get(t).copied().unwrap_or(0.0)).sum();
+        let distance = |(center, norm2): &(Vec<f64>, f64)| {
+            let dot: f64 = x.iter().map(|&(k, v)| v * center[k]).sum();
             x_norm2 - 2.0 * dot + norm2
         };
         let mut node = 1;
@@ -85,11 +93,32 @@ impl Tree {
 
 /// A point's `(term, frequency)` pairs, sorted by term.
 pub fn term_frequencies(terms: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
-    let mut counts = BTreeMap::new();
-    for t in terms {
-        *counts.entry(t).or_insert(0) += 1;
+    let mut terms: Vec<i64> = terms.into_iter().collect();
+    let mut out = Vec::new();
+    run_lengths(&mut terms, &mut out);
+    out
+}
+
+/// `terms` sorted and counted into `(term, frequency)` pairs.
+fn run_lengths(terms: &mut [i64], out: &mut Vec<(i64, i64)>) {
+    terms.sort_unstable();
+    out.clear();
+    for &t in terms.iter() {
+        match out.last_mut() {
+            Some((last, n)) if *last == t => *n += 1,
+            _ => out.push((t, 1)),
+        }
     }
-    counts.into_iter().collect()
+}
+
+/// The `(term, frequency)` pairs of row `i` of `lists` (NULL items skipped)
+/// into `out`, through `scratch`: reused across rows, so a row allocates nothing.
+fn row_frequencies(lists: &ListArray, i: usize, scratch: &mut Vec<i64>, out: &mut Vec<(i64, i64)>) {
+    let items = lists.values().as_primitive::<Int64Type>();
+    let offsets = lists.value_offsets();
+    scratch.clear();
+    scratch.extend((offsets[i] as usize..offsets[i + 1] as usize).filter(|&k| items.is_valid(k)).map(|k| items.value(k)));
+    run_lengths(scratch, out);
 }
 
 fn list_i64() -> DataType {
@@ -175,11 +204,13 @@ impl ScalarUDFImpl for BisectingKmeansLeaf {
         let terms = args.args[0].to_array(args.number_rows)?;
         let lists = terms.as_list::<i32>();
         let mut out = Int64Builder::with_capacity(lists.len());
+        let (mut scratch, mut tf) = (Vec::new(), Vec::new());
         for i in 0..lists.len() {
             if lists.is_null(i) {
                 out.append_null();
             } else {
-                out.append_value(tree.leaf(&term_frequencies(row_terms(lists, i))));
+                row_frequencies(lists, i, &mut scratch, &mut tf);
+                out.append_value(tree.leaf(&tf));
             }
         }
         columnar_result(&args.args, Arc::new(out.finish()) as ArrayRef)
@@ -296,10 +327,12 @@ impl Accumulator for MomentsAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let lists = cast(&values[0], &list_i64())?;
         let lists = lists.as_list::<i32>();
+        let (mut scratch, mut tf) = (Vec::new(), Vec::new());
         for i in 0..lists.len() {
             if lists.is_valid(i) {
                 self.rows += 1;
-                for (t, n) in term_frequencies(row_terms(lists, i)) {
+                row_frequencies(lists, i, &mut scratch, &mut tf);
+                for &(t, n) in &tf {
                     self.add(t, [1, n, n * n]);
                 }
             }

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod json_list;
 pub mod kde;
 pub mod kmeans;
+pub mod list_size;
 pub mod lookalike;
 pub mod python_json;
 pub mod random;
@@ -34,6 +35,7 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         taar_similarity::taar_distance_udf(),
         taar_similarity::spark_hashing_tf_index_udf(),
         kmeans::bisecting_kmeans_leaf_udf(),
+        list_size::list_size_udf(),
     ]
 }
 

@@ -112,8 +112,7 @@ async fn register_files(ctx: &SessionContext, name: &str, location: Location, fi
 /// (Re-)registers the Parquet table at `location`, with its file schema
 /// inferred, or declared by `schema` (without the partition columns).
 async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Location, cols: &[String], schema: Option<&Schema>) -> Result<()> {
-    let mut options = ParquetReadOptions::default()
-        .table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
+    let mut options = read_options(cols);
     if let Some(schema) = schema {
         options = options.schema(schema);
     }
@@ -124,14 +123,26 @@ async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Locat
         .map_err(|e| Error::input(format!("input table `{name}` at {location}: {}", e.find_root())))
 }
 
-/// Re-registers input table `table` with each named list-of-struct column
-/// narrowed to the struct fields given for it. DataFusion's Parquet reader
-/// then decodes only those leaves (a 16-field add-on struct read for one
-/// field costs a sixteenth); a field the job reads but did not name is a
-/// planning error, a named field the files lack is an error naming it.
-pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, narrowed: &[(&str, &[&str])]) -> Result<()> {
-    let schema = ctx.table_provider(&table.name).await?.schema();
+fn read_options(cols: &[String]) -> ParquetReadOptions<'static> {
+    ParquetReadOptions::default().table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect())
+}
+
+/// Registers input table `table` as table `name` (itself, or a second view
+/// of the same files) with each named list-of-struct column narrowed to the
+/// struct fields given for it. DataFusion's Parquet reader then decodes only
+/// those leaves (a 16-field add-on struct read for one field costs a
+/// sixteenth); a field the job reads but did not name is a planning error, a
+/// named field the files lack is an error naming it.
+pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name: &str, narrowed: &[(&str, &[&str])]) -> Result<()> {
     let shown = &table.name;
+    // From the files, not the registered table: that may be narrowed already.
+    let schema = ctx
+        .read_parquet(table.location.as_str(), read_options(&table.partition_cols))
+        .await
+        .map_err(|e| Error::input(format!("input table `{shown}` at {}: {}", table.location, e.find_root())))?
+        .schema()
+        .inner()
+        .clone();
     if let Some((column, _)) = narrowed.iter().find(|(c, _)| schema.field_with_name(c).is_err()) {
         return Err(Error::input(format!("input table `{shown}` has no column `{column}`")));
     }
@@ -145,8 +156,8 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, narro
         }
     }
     let file_schema = Schema::new_with_metadata(fields, schema.metadata().clone());
-    register_with_schema(ctx, shown, &table.location, &table.partition_cols, Some(&file_schema)).await?;
-    log::info!("input table {shown}: reading only {narrowed:?}");
+    register_with_schema(ctx, name, &table.location, &table.partition_cols, Some(&file_schema)).await?;
+    log::info!("input table {shown} as {name}: reading only {narrowed:?}");
     Ok(())
 }
 
@@ -240,6 +251,14 @@ mod tests {
         sum(&plan)
     }
 
+    /// The struct fields of table `name`'s list column `l`.
+    async fn struct_members(ctx: &SessionContext, name: &str) -> Vec<String> {
+        let schema = ctx.table_provider(name).await.unwrap().schema();
+        let DataType::List(item) = schema.field_with_name("l").unwrap().data_type() else { panic!("l is no list") };
+        let DataType::Struct(members) = item.data_type() else { panic!("l holds no structs") };
+        members.iter().map(|m| m.name().clone()).collect()
+    }
+
     #[tokio::test]
     async fn narrowed_struct_lists_read_only_the_named_fields() {
         let dir = tempfile::tempdir().unwrap();
@@ -249,12 +268,9 @@ mod tests {
         let query = "SELECT count(DISTINCT a['a']) FROM (SELECT unnest(l) AS a FROM t WHERE day = '1')";
         let full = bytes_scanned(&ctx, query).await;
 
-        narrow_struct_lists(&ctx, &table, &[("l", &["a"])]).await.unwrap();
-        let schema = ctx.table_provider("t").await.unwrap().schema();
-        let DataType::List(item) = schema.field_with_name("l").unwrap().data_type() else { panic!("l is no list") };
-        let DataType::Struct(members) = item.data_type() else { panic!("l holds no structs") };
-        assert_eq!(members.iter().map(|m| m.name().as_str()).collect::<Vec<_>>(), ["a"]);
-        assert!(schema.field_with_name("day").is_ok(), "partition columns stay");
+        narrow_struct_lists(&ctx, &table, "t", &[("l", &["a"])]).await.unwrap();
+        assert_eq!(struct_members(&ctx, "t").await, ["a"]);
+        assert!(ctx.table_provider("t").await.unwrap().schema().field_with_name("day").is_ok(), "partition columns stay");
         let narrow = bytes_scanned(&ctx, query).await;
         assert!(narrow * 20 < full, "narrowed scan read {narrow} bytes, the full one {full}");
         let rows = ctx.sql(query).await.unwrap().collect().await.unwrap();
@@ -263,9 +279,13 @@ mod tests {
         let e = ctx.sql("SELECT unnest(l)['wide'] FROM t").await.unwrap_err();
         assert!(e.to_string().contains("wide"), "{e}");
 
-        let e = narrow_struct_lists(&ctx, &table, &[("l", &["a", "b"])]).await.unwrap_err();
+        // A second view of the same files, narrowed otherwise; `t` keeps its own.
+        narrow_struct_lists(&ctx, &table, "t_wide", &[("l", &["wide"])]).await.unwrap();
+        assert_eq!((struct_members(&ctx, "t").await, struct_members(&ctx, "t_wide").await), (vec!["a".into()], vec!["wide".into()]));
+
+        let e = narrow_struct_lists(&ctx, &table, "t", &[("l", &["a", "b"])]).await.unwrap_err();
         assert_eq!(e.to_string(), "input table `t`: column `l` has no struct field `b`");
-        let e = narrow_struct_lists(&ctx, &table, &[("m", &["a"])]).await.unwrap_err();
+        let e = narrow_struct_lists(&ctx, &table, "t", &[("m", &["a"])]).await.unwrap_err();
         assert_eq!(e.to_string(), "input table `t` has no column `m`");
     }
 

@@ -282,8 +282,14 @@ impl RunContext {
     /// through the named struct fields of its list-of-struct columns.
     pub async fn input_reading(&self, table: &str, fields: &[(&str, &[&str])]) -> Result<InputTable> {
         let input = self.input(table).await?;
-        catalog::narrow_struct_lists(&self.ctx, &input, fields).await?;
+        catalog::narrow_struct_lists(&self.ctx, &input, table, fields).await?;
         Ok(input)
+    }
+
+    /// Registers `input` a second time, as table `name`, read only through
+    /// the named struct fields: a scan that needs less of the same files.
+    pub async fn input_view(&self, input: &InputTable, name: &str, fields: &[(&str, &[&str])]) -> Result<()> {
+        catalog::narrow_struct_lists(&self.ctx, input, name, fields).await
     }
 
     /// Plans a SQL step (every statement of `sql`, the last one returned).

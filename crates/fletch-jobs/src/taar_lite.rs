@@ -20,7 +20,16 @@ const COINSTALL_SQL: &str = include_str!("../../../sql/taar-lite/guid_coinstalla
 pub const EXTERNAL_WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
 /// The `active_addons` fields that decide whether an add-on is valid
 /// (guidguid, and taar-similarity); the rest are never decoded.
-pub const VALID_ADDON_FIELDS: &[&str] = &["addon_id", "type", "is_system", "app_disabled", "user_disabled", "foreign_install"];
+const VALID_ADDON_FIELDS: &[&str] = &["addon_id", "type", "is_system", "app_disabled", "user_disabled", "foreign_install"];
+
+/// Registers `clients_daily` read through [`VALID_ADDON_FIELDS`], and
+/// `clients_daily_sizes`, the same files with each add-on read as its
+/// `is_system` flag only: enough for `list_size(active_addons)` at a sixth of
+/// the decoding, for the scan that finds each client's latest day.
+pub async fn register_clients_daily(rc: &RunContext) -> Result<()> {
+    let input = rc.input_reading("clients_daily", &[("active_addons", VALID_ADDON_FIELDS)]).await?;
+    rc.input_view(&input, "clients_daily_sizes", &[("active_addons", &["is_system"])]).await
+}
 
 const DAYS: ParamSpec =
     ParamSpec::new("client-data-num-days", ParamType::Int, "days of clients_daily up to --date to read").default("28");
@@ -104,7 +113,7 @@ impl Job for GuidGuid {
         step.done_counting(whitelist.len() as u64, "guids");
         params.set("whitelist", string_list(&whitelist));
         params.set("legacy", ScalarValue::Boolean(Some(legacy)));
-        rc.input_reading("clients_daily", &[("active_addons", VALID_ADDON_FIELDS)]).await?;
+        register_clients_daily(rc).await?;
 
         let step = rc.progress.step("count co-installations");
         let batches = rc.sql_step("sql/taar-lite/guid_coinstallation.sql", COINSTALL_SQL, &params).await?.collect().await?;

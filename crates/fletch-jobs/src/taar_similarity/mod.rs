@@ -19,7 +19,7 @@ use fletch_udfs::kde;
 use serde_json::{Value, json};
 
 use crate::framework::{Job, JobArgs, OutputFormat, OutputSpec, ParamSpec, RunContext, int_list, string_list};
-use crate::taar_lite::VALID_ADDON_FIELDS;
+use crate::taar_lite;
 use crate::taar_locale::{DEFAULT_WHITELIST, read_whitelist};
 pub use donors::{DonorSchema, ETL_KEYS, quotas};
 
@@ -120,7 +120,7 @@ impl Job for TaarSimilarity {
         let step = rc.progress.step("read whitelist");
         let whitelist = read_whitelist(rc, &settings.whitelist).await?;
         step.done_counting(whitelist.len() as u64, "guids");
-        rc.input_reading("clients_daily", &[("active_addons", VALID_ADDON_FIELDS)]).await?;
+        taar_lite::register_clients_daily(rc).await?;
         // Intermediate tables live under the output root, where every executor can read them.
         let scratch = output::staging_for(&rc.opts.output_root, "taar-similarity");
         let result = run_with_scratch(rc, &settings, &whitelist, &scratch).await;
