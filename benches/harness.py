@@ -317,6 +317,8 @@ def main():
     args = p.parse_args()
     for d in ("logs", "out"):
         os.makedirs(os.path.join(args.work, d), exist_ok=True)
+    # Taken before the runs: what was measured, whatever changes meanwhile.
+    measured_versions = versions(args.fletch)
     cluster = LocalCluster(args.fletch, args.work)
     results = []
     try:
@@ -329,7 +331,7 @@ def main():
         cluster.stop()
     m = machine()
     report = {"date": datetime.date.today().isoformat(), "profile": args.profile, "reps": args.reps, "machine": m,
-              "versions": versions(args.fletch), "results": results}
+              "versions": measured_versions, "results": results}
     for r in results:
         r["date"], r["fletch"] = report["date"], report["versions"]["fletch"]
     suffix = f"-{m['cores']}core-{m['memory_gib']}gib-{args.profile}.json"
