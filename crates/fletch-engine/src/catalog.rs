@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::TryStreamExt;
 
@@ -18,6 +18,9 @@ pub struct InputTable {
     pub location: Location,
     pub files: usize,
     pub partition_cols: Vec<String>,
+    /// The schema inferred from the files (partition columns included),
+    /// whatever narrower schema the table is registered with later.
+    pub schema: SchemaRef,
 }
 
 /// Parquet files directly in the table folder or in `k=v` partition folders,
@@ -106,13 +109,15 @@ async fn register_files(ctx: &SessionContext, name: &str, location: Location, fi
     let cols = partition_cols(&files[0]);
     register_with_schema(ctx, name, &location, &cols, None).await?;
     log::info!("registered input table {name}: {} files under {location}", files.len());
-    Ok(InputTable { name: name.to_string(), location, files: files.len(), partition_cols: cols })
+    let schema = ctx.table_provider(name).await?.schema();
+    Ok(InputTable { name: name.to_string(), location, files: files.len(), partition_cols: cols, schema })
 }
 
 /// (Re-)registers the Parquet table at `location`, with its file schema
 /// inferred, or declared by `schema` (without the partition columns).
 async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Location, cols: &[String], schema: Option<&Schema>) -> Result<()> {
-    let mut options = read_options(cols);
+    let mut options = ParquetReadOptions::default()
+        .table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
     if let Some(schema) = schema {
         options = options.schema(schema);
     }
@@ -123,10 +128,6 @@ async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Locat
         .map_err(|e| Error::input(format!("input table `{name}` at {location}: {}", e.find_root())))
 }
 
-fn read_options(cols: &[String]) -> ParquetReadOptions<'static> {
-    ParquetReadOptions::default().table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect())
-}
-
 /// Registers input table `table` as table `name` (itself, or a second view
 /// of the same files) with each named list-of-struct column narrowed to the
 /// struct fields given for it. DataFusion's Parquet reader then decodes only
@@ -134,15 +135,7 @@ fn read_options(cols: &[String]) -> ParquetReadOptions<'static> {
 /// sixteenth); a field the job reads but did not name is a planning error, a
 /// named field the files lack is an error naming it.
 pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name: &str, narrowed: &[(&str, &[&str])]) -> Result<()> {
-    let shown = &table.name;
-    // From the files, not the registered table: that may be narrowed already.
-    let schema = ctx
-        .read_parquet(table.location.as_str(), read_options(&table.partition_cols))
-        .await
-        .map_err(|e| Error::input(format!("input table `{shown}` at {}: {}", table.location, e.find_root())))?
-        .schema()
-        .inner()
-        .clone();
+    let (shown, schema) = (&table.name, &table.schema);
     if let Some((column, _)) = narrowed.iter().find(|(c, _)| schema.field_with_name(c).is_err()) {
         return Err(Error::input(format!("input table `{shown}` has no column `{column}`")));
     }
