@@ -61,7 +61,7 @@ fn missing_inputs_name_the_table_and_path() {
     expect_error(
         &["run", "sql-file", "--data-root", data, "--output-root", out, "--sql", sql],
         1,
-        &["table 'datafusion.public.clients_daily' not found", &format!("Parquet folders under file://{data}/ (found: none)")],
+        &[&format!("{sql} reads `clients_daily`: input table `clients_daily` not found: no Parquet files under file://{data}/clients_daily/")],
     );
     let missing_root = format!("{data}/nope");
     expect_error(&["run", "sql-file", "--data-root", &missing_root, "--output-root", out, "--sql", sql], 1, &[&format!("--data-root: {missing_root}/ is not a directory")]);

@@ -8,8 +8,8 @@ use crate::support::{Cluster, ok, sample, sql_csv, fletch};
 const QUERIES: &[(&str, &str)] = &[
     ("scalar udf", "SELECT did_bucket(client_id, 4) AS bucket, count(*) AS n FROM events GROUP BY 1 ORDER BY 1"),
     (
-        "udaf",
-        "SELECT locale, vector_sum(make_array(round(hours * 10), CAST(cardinality(addons) AS DOUBLE), 1.0)) AS v \
+        "groups-accumulator udaf",
+        "SELECT locale, keyword_histories(CAST(day AS BIGINT), CAST(did_bucket(client_id, 3) AS BIGINT), 'k' || did_bucket(client_id, 3), 1, 0)['kwi_show_counts'] AS h \
          FROM events GROUP BY locale ORDER BY locale",
     ),
     (

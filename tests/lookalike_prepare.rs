@@ -234,7 +234,8 @@ fn bad_inputs_fail_clearly_and_keep_earlier_outputs() {
     fails(&data, &["--did-bucket-num", "0"], 2, "--did-bucket-num: expected 1 to 1000000, got 0");
     let fresh = tmp.path().join("fresh");
     let r = prepare(&data, fresh.to_str().unwrap(), &["--config", &config, "--stages", "logs"]);
-    assert_fails(&r, 1, "input table `lookalike_unittest_showlog` not found", "logs alone");
+    // Both clean logs are missing; inputs are checked in name order, so the click log is named.
+    assert_fails(&r, 1, "sql/lookalike-prepare/timed_logs.sql reads `clean_clicklog`: input table `lookalike_unittest_clicklog` not found", "logs alone");
     assert!(stderr(&r).contains("(the clean stage writes it: run it first or with this stage)"), "{}", stderr(&r));
 
     // Malformed times in a clean log (written by something else) are counted and left out.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use fletch_udfs::random::seeded_hash;
+use fletch_udfs::hash::seeded_hash_of as seeded_hash;
 
 use crate::support::{Cluster, assert_fails, curated_input, generated_taar_data, consumer, fletch, ok, python, sql_csv};
 

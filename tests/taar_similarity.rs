@@ -103,7 +103,7 @@ fn one_cluster_of_equal_scores_gives_ratios_of_1_not_nan() {
     // The range [0, 0) is widened to the bandwidth: [0, 0.35) in 4 points; both curves the same.
     let curves = read_json(&out.join(format!("{OUT}lr_curves.json")));
     let xs: Vec<f64> = curves.as_array().unwrap().iter().map(|p| p[0].as_f64().unwrap()).collect();
-    assert_eq!(xs, fletch_udfs::kde::grid(0.0, 0.35, 4));
+    assert_eq!(xs, fletch_udfs::density::grid(0.0, 0.35, 4));
     for point in curves.as_array().unwrap() {
         let (x, num, den) = (point[0].as_f64().unwrap(), point[1][0].as_f64().unwrap(), point[1][1].as_f64().unwrap());
         assert!(num == den && (num - gaussian(x, 0.0, 0.35)).abs() < 1e-12, "{point}");

@@ -1,10 +1,9 @@
 -- Quickstart report over generated clients_daily: per locale, the three
 -- curated add-ons most clients have enabled on their latest day (release
 -- Firefox only). A preview of what the taar-locale job computes, without its
--- differential privacy. `fletch quickstart` runs it through the sql-file job
--- with `curated` registered as json_list(<data>/telemetry-ml/addon_recommender/
--- only_guids_top_200.json); to run it by hand, put that json_list(...) call
--- in place of `curated`.
+-- differential privacy. `fletch quickstart` writes the curated whitelist as
+-- the table `curated` (guid) beside the generated data and runs this file
+-- with the sql-file job.
 WITH latest AS (
   SELECT client_id, locale, active_addons,
          row_number() OVER (PARTITION BY client_id ORDER BY submission_date_s3 DESC) AS rn
@@ -20,7 +19,7 @@ enabled AS (
 counted AS (
   SELECT locale, guid, count(DISTINCT client_id) AS clients
   FROM enabled
-  WHERE guid IN (SELECT value FROM curated)
+  WHERE guid IN (SELECT guid FROM curated)
   GROUP BY locale, guid
 )
 SELECT locale, rank, guid, clients

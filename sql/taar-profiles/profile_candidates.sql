@@ -3,7 +3,6 @@
 -- offsets compare as text), keeping every row tied for it. `problem` says why
 -- a row cannot become a profile; rows without a client id are all kept here
 -- (not just the latest) so that every one of them is counted.
-CREATE OR REPLACE VIEW profile_candidates AS
 WITH day AS (
   SELECT * FROM main_summary
   WHERE submission_date_s3 = $day

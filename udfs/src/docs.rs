@@ -11,7 +11,7 @@ pub fn documented() -> Vec<(String, &'static str, Documentation)> {
         .iter()
         .map(|f| (f.name().to_string(), "scalar", f.documentation().cloned()))
         .chain(aggregate_udfs().iter().map(|f| (f.name().to_string(), "aggregate", f.documentation().cloned())))
-        .chain(table_functions().iter().map(|f| (f.name.to_string(), "table", Some(f.doc.clone()))))
+        .chain(table_functions().into_iter().map(|f| (f.name.to_string(), "table", Some(f.doc))))
         .map(|(name, kind, doc)| {
             let doc = doc.unwrap_or_else(|| panic!("fletch function {name} has no documentation"));
             (name, kind, doc)

@@ -1,20 +1,22 @@
-//! Every fletch function, one module per domain, and the single place that
-//! installs them. Client, scheduler and executors all call [`register`] (through
-//! `fletch_engine::session::session_state`), so a function exists on every
-//! process or on none: Ballista ships functions by name only.
+//! Every fletch function, one module per family, and the single place that
+//! installs them. Client, scheduler and executors all call [`register_all`]
+//! (through `fletch_engine::session::session_state`), so a function exists
+//! on every process or on none: Ballista ships functions by name only.
+//!
+//! A function is one module: its struct documented with `#[user_doc]`, its
+//! `ScalarUDFImpl`/`AggregateUDFImpl`, a shared instance made by
+//! [`scalar_udf!`]/[`aggregate_udf!`], and its tests.
 
+#[macro_use]
+mod macros;
+pub mod clustering;
+pub mod density;
 pub mod docs;
-pub mod json_list;
-pub mod kde;
-pub mod kmeans;
-pub mod list_size;
+pub mod hash;
 pub mod lookalike;
-pub mod python_json;
-pub mod random;
-pub mod taar_similarity;
-pub mod vector;
-pub mod zlib;
+pub mod text;
 mod util;
+pub mod vector;
 
 use std::sync::Arc;
 
@@ -26,27 +28,22 @@ use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 /// Every fletch scalar function.
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
-        lookalike::did_bucket_udf(),
-        lookalike::naive_utc_seconds_udf(),
-        random::seeded_hash_udf(),
-        python_json::to_python_json_udf(),
-        zlib::zlib_compress_udf(),
-        zlib::zlib_decompress_udf(),
-        taar_similarity::taar_distance_udf(),
-        taar_similarity::spark_hashing_tf_index_udf(),
-        kmeans::bisecting_kmeans_leaf_udf(),
-        list_size::list_size_udf(),
+        clustering::bisecting_kmeans_leaf(),
+        hash::seeded_hash(),
+        hash::spark_hashing_tf_index(),
+        lookalike::did_bucket(),
+        lookalike::naive_utc_seconds(),
+        text::to_python_json(),
+        text::zlib_compress(),
+        text::zlib_decompress(),
+        vector::list_size(),
+        vector::taar_distance(),
     ]
 }
 
 /// Every fletch aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![
-        vector::vector_sum_udaf(),
-        kde::gaussian_kde_udaf(),
-        kmeans::term_moments_udaf(),
-        lookalike::keyword_histories_udaf(),
-    ]
+    vec![clustering::term_moments(), density::gaussian_kde(), lookalike::keyword_histories()]
 }
 
 /// A table function with its name and documentation (DataFusion's table
@@ -54,26 +51,73 @@ pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
 pub struct TableFunctionDef {
     pub name: &'static str,
     pub func: Arc<dyn TableFunctionImpl>,
-    pub doc: &'static Documentation,
+    pub doc: Documentation,
 }
 
 /// Every fletch table function. Their providers cross to a cluster through
 /// `fletch_engine::codec`.
 pub fn table_functions() -> Vec<TableFunctionDef> {
-    vec![TableFunctionDef { name: json_list::NAME, func: Arc::new(json_list::JsonListFunc), doc: &json_list::DOC }]
+    vec![text::json_list_def()]
 }
 
-/// Installs every fletch function into `state` next to the built-ins
-/// (never replacing them, unlike `SessionStateBuilder::with_*_functions`).
-pub fn register(state: &mut SessionState) -> Result<()> {
+/// Installs every fletch function into `state` next to the built-ins (never
+/// replacing the lists, as `SessionStateBuilder::with_*_functions` does). A
+/// fletch function that takes a built-in's name is logged; a test keeps
+/// there being none.
+pub fn register_all(state: &mut SessionState) -> Result<()> {
+    let replaced = |name: &str| log::warn!("fletch function {name} replaces the DataFusion function of that name");
     for f in scalar_udfs() {
-        state.register_udf(f)?;
+        if state.register_udf(f.clone())?.is_some_and(|old| !Arc::ptr_eq(&old, &f)) {
+            replaced(f.name());
+        }
     }
     for f in aggregate_udfs() {
-        state.register_udaf(f)?;
+        if state.register_udaf(f.clone())?.is_some_and(|old| !Arc::ptr_eq(&old, &f)) {
+            replaced(f.name());
+        }
     }
     for f in table_functions() {
+        if state.table_functions().contains_key(f.name) {
+            replaced(f.name);
+        }
         state.register_udtf(f.name, f.func);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::execution::SessionStateBuilder;
+
+    use super::*;
+
+    #[test]
+    fn no_fletch_function_takes_a_built_in_name() {
+        let built_in = SessionStateBuilder::new().with_default_features().build();
+        let ours = scalar_udfs()
+            .iter()
+            .flat_map(|f| std::iter::once(f.name().to_string()).chain(f.aliases().iter().cloned()))
+            .chain(aggregate_udfs().iter().flat_map(|f| std::iter::once(f.name().to_string()).chain(f.aliases().iter().cloned())))
+            .chain(table_functions().iter().map(|f| f.name.to_string()))
+            .collect::<Vec<_>>();
+        for name in &ours {
+            let taken = built_in.scalar_functions().contains_key(name)
+                || built_in.aggregate_functions().contains_key(name)
+                || built_in.window_functions().contains_key(name)
+                || built_in.table_functions().contains_key(name);
+            assert!(!taken, "fletch function {name} would replace a DataFusion built-in");
+        }
+        // The check itself works: DataFusion's own names are found.
+        assert!(built_in.scalar_functions().contains_key("cardinality") && built_in.aggregate_functions().contains_key("array_agg"));
+    }
+
+    #[test]
+    fn registering_twice_replaces_nothing_but_itself() {
+        let mut state = SessionStateBuilder::new().with_default_features().build();
+        register_all(&mut state).unwrap();
+        let before = state.scalar_functions().len();
+        register_all(&mut state).unwrap();
+        assert_eq!(state.scalar_functions().len(), before);
+        assert!(Arc::ptr_eq(&state.scalar_functions()["did_bucket"], &lookalike::did_bucket()));
+    }
 }

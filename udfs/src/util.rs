@@ -2,32 +2,24 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::ScalarValue;
-use datafusion::error::Result;
 use datafusion::common::types::{NativeType, logical_int32, logical_int64, logical_string};
-use datafusion::logical_expr::{Coercion, ColumnarValue, Signature, TypeSignatureClass, Volatility};
+use datafusion::logical_expr::{Coercion, Signature, TypeSignatureClass, Volatility};
 
-/// Wraps an array result as the UDF's output: a scalar when every argument
-/// was a scalar (so constant folding keeps working), the array otherwise.
-pub(crate) fn columnar_result(args: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
-    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-    } else {
-        Ok(ColumnarValue::Array(out))
-    }
+/// Any string type, as given.
+pub(crate) fn string_coercion() -> Coercion {
+    Coercion::new_exact(TypeSignatureClass::Native(logical_string()))
 }
 
-/// `(any string, integer)`: the string as given, Int32 widened to Int64.
+/// A BIGINT, with INT widened to it.
+pub(crate) fn int64_coercion() -> Coercion {
+    Coercion::new_implicit(TypeSignatureClass::Native(logical_int64()), vec![TypeSignatureClass::Native(logical_int32())], NativeType::Int64)
+}
+
+/// `(any string, integer)`.
 pub(crate) fn string_and_int64_signature() -> Signature {
-    let string = Coercion::new_exact(TypeSignatureClass::Native(logical_string()));
-    let int64 = Coercion::new_implicit(
-        TypeSignatureClass::Native(logical_int64()),
-        vec![TypeSignatureClass::Native(logical_int32())],
-        NativeType::Int64,
-    );
-    Signature::coercible(vec![string, int64], Volatility::Immutable)
+    Signature::coercible(vec![string_coercion(), int64_coercion()], Volatility::Immutable)
 }
 
 /// `List<item>` with nullable items.

@@ -52,7 +52,7 @@ pub enum Cmd {
     Sql(SqlArgs),
     /// Run a job (see `fletch jobs`); `fletch run JOB --help` lists its flags.
     Run {
-        #[arg(value_parser = PossibleValuesParser::new(fletch_jobs::all().iter().map(|j| j.name())))]
+        #[arg(value_parser = PossibleValuesParser::new(fletch_jobs::all().iter().map(|j| j.spec().name)))]
         job: String,
         /// The job's flags.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -86,6 +86,12 @@ pub enum Cmd {
         /// Where the sample data and the outputs go.
         #[arg(long, default_value = "fletch-quickstart")]
         dir: PathBuf,
+    },
+    /// Finish commits that killed runs left half done, and remove what they
+    /// staged, for every job not running now under the output root.
+    Repair {
+        #[arg(long)]
+        output_root: String,
     },
 }
 

@@ -1,20 +1,16 @@
 //! `fletch jobs`: every job with its flags, types and defaults.
 
-use fletch_jobs::framework::{COMMON_PARAMS, OutputFormat, ParamSpec};
+use fletch_jobs::framework::{COMMON_PARAMS, ParamSpec};
 
 pub fn listing() -> String {
     let mut out = String::from("Flags of every job:\n");
     push_params(&mut out, COMMON_PARAMS);
     for job in fletch_jobs::all() {
-        out.push_str(&format!("\n{}: {}\n", job.name(), job.about()));
-        push_params(&mut out, job.params());
-        for o in job.outputs() {
-            let format = match o.format {
-                OutputFormat::Parquet => "Parquet table",
-                OutputFormat::Json => "JSON + dated copy",
-                OutputFormat::TfRecord => "TFRecord files",
-            };
-            out.push_str(&format!("  writes {} ({format}): {}\n", o.path, o.about));
+        let spec = job.spec();
+        out.push_str(&format!("\n{}: {}\n", spec.name, spec.summary));
+        push_params(&mut out, spec.params);
+        for o in spec.outputs {
+            out.push_str(&format!("  writes {} ({}): {}\n", o.path, o.format.describe(), o.about));
         }
     }
     out

@@ -2,8 +2,11 @@
 
 mod args;
 mod jobs_cmd;
+mod quickstart;
 mod run_cmd;
 mod sql_cmd;
+
+use std::io::Write;
 
 use clap::Parser;
 use fletch_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
@@ -34,9 +37,17 @@ fn main() {
         .build()
         .expect("tokio runtime");
     if let Err(e) = runtime.block_on(dispatch(cli)) {
-        eprintln!("error: {e}");
+        // A reader that closed our stdout wanted no more: no message, exit 0.
+        if e.exit_code() != 0 {
+            eprintln!("error: {e}");
+        }
         std::process::exit(e.exit_code());
     }
+}
+
+/// A line on stdout; a closed pipe is [`Error::Stdout`], which exits quietly.
+pub fn say(line: &str) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}").map_err(Error::Stdout)
 }
 
 async fn gen_cmd(
@@ -63,9 +74,9 @@ async fn gen_cmd(
         progress: fletch_engine::progress::Progress::new(quiet),
     };
     let written = fletch_datagen::generate(dataset, &opts).await?;
-    println!("{} generated under {}", dataset.name(), opts.output_root);
+    say(&format!("{} generated under {}", dataset.name(), opts.output_root))?;
     for out in &written {
-        println!("  {}", run_cmd::describe(out));
+        say(&format!("  {}", run_cmd::describe(out)))?;
     }
     Ok(())
 }
@@ -84,22 +95,23 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Gen { dataset, output_root, scale, seed, start_date, days } => {
             gen_cmd(&dataset, &output_root, scale, seed, start_date.as_deref(), days, quiet).await
         }
-        Cmd::Jobs => {
-            print!("{}", jobs_cmd::listing());
-            Ok(())
-        }
-        Cmd::Functions => {
-            print!("{}", fletch_udfs::docs::markdown());
-            Ok(())
-        }
+        Cmd::Jobs => say(jobs_cmd::listing().trim_end()),
+        Cmd::Functions => say(fletch_udfs::docs::markdown().trim_end()),
         Cmd::Quickstart { dir } => {
-            let runs = fletch_jobs::quickstart::run(&dir, quiet).await?;
-            println!("quickstart finished; sample data and outputs are under {}", dir.display());
+            let runs = quickstart::run(&dir, quiet).await?;
+            say(&format!("quickstart finished; sample data and outputs are under {}", dir.display()))?;
             for run in runs {
-                println!("{}:", run.job);
+                say(&format!("{}:", run.job))?;
                 for out in run.outputs {
-                    println!("  {}", run_cmd::describe(&out));
+                    say(&format!("  {}", run_cmd::describe(&out)))?;
                 }
+            }
+            Ok(())
+        }
+        Cmd::Repair { output_root } => {
+            let root = fletch_engine::Location::parse("--output-root", &output_root)?;
+            for line in fletch_engine::outputs::repair(&root).await? {
+                say(&line)?;
             }
             Ok(())
         }

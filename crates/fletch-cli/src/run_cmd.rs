@@ -4,26 +4,26 @@ use std::collections::BTreeMap;
 
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, Command};
-use fletch_engine::output::Written;
-use fletch_engine::progress::{fmt_duration, group_thousands};
+use fletch_engine::outputs::Written;
+use fletch_engine::progress::{Progress, fmt_duration, group_thousands};
+use fletch_engine::session::Mode;
 use fletch_engine::{Error, Result};
-use fletch_jobs::framework::{COMMON_PARAMS, ParamSpec};
-use fletch_jobs::{Job, JobArgs, RunContext, RunOptions};
+use fletch_jobs::framework::{self, COMMON_PARAMS, ParamSpec};
+use fletch_jobs::{Job, JobArgs, RunOptions};
+
+use crate::say;
 
 fn flag(spec: &ParamSpec) -> Arg {
-    let arg = Arg::new(spec.name)
-        .long(spec.name)
-        .value_name(spec.ty.name().to_uppercase())
-        .allow_negative_numbers(true)
-        .help(spec.help);
+    let arg = Arg::new(spec.name).long(spec.name).value_name(spec.ty.name().to_uppercase()).allow_negative_numbers(true).help(spec.help);
     if spec.repeated { arg.action(ArgAction::Append) } else { arg.action(ArgAction::Set) }
 }
 
 fn command(job: &dyn Job) -> Command {
-    Command::new(format!("fletch run {}", job.name()))
+    let spec = job.spec();
+    Command::new(format!("fletch run {}", spec.name))
         .no_binary_name(true)
-        .about(job.about())
-        .args(COMMON_PARAMS.iter().chain(job.params()).map(flag))
+        .about(spec.summary)
+        .args(COMMON_PARAMS.iter().chain(spec.params).map(flag))
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress lines"))
 }
 
@@ -40,42 +40,32 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
             return Err(Error::usage(format!("fletch run {name}: {first}; valid flags: {}", valid.join(", "))));
         }
     };
-    let get = |n: &str| matches.get_one::<String>(n).map(String::as_str);
-    let missing: Vec<_> = COMMON_PARAMS.iter().filter(|p| p.required && get(p.name).is_none()).map(|p| format!("--{}", p.name)).collect();
-    if !missing.is_empty() {
-        return Err(Error::usage(format!("fletch run {name}: missing {}", missing.join(", "))));
-    }
-    let opts = RunOptions::new(
-        get("data-root").expect("checked"),
-        get("output-root").expect("checked"),
-        get("date"),
-        get("seed"),
-        get("scheduler"),
-        quiet || matches.get_flag("quiet"),
-    )?;
+    let quiet = quiet || matches.get_flag("quiet");
+    let opts = RunOptions::from_flags(|n| matches.get_one::<String>(n).cloned(), quiet)
+        .map_err(|e| match e {
+            Error::Usage(m) if m.starts_with("missing --") => Error::usage(format!("fletch run {name}: {m}")),
+            other => other,
+        })?;
     let mut raw = BTreeMap::new();
-    for spec in job.params() {
+    for spec in job.spec().params {
         if let Some(values) = matches.get_many::<String>(spec.name) {
             raw.insert(spec.name.to_string(), values.cloned().collect::<Vec<_>>());
         }
     }
-    let args = JobArgs::parse(job.params(), &raw)?;
+    let args = JobArgs::parse(job.spec().params, &raw)?;
 
-    let rc = RunContext::connect(opts).await?;
-    rc.progress.note(&format!("{name}: {} on {}", rc.opts.date.format("%Y-%m-%d"), mode_name(&rc)));
-    let outputs = job.run(&rc, &args).await?;
-    println!("{name} finished in {}", fmt_duration(rc.progress.elapsed()));
+    let progress = Progress::new(quiet);
+    let mode = match &opts.mode {
+        Mode::Embedded => "embedded".to_string(),
+        Mode::Cluster(addr) => format!("cluster {addr}"),
+    };
+    progress.note(&format!("{name}: {} on {mode}", opts.date.format("%Y-%m-%d")));
+    let outputs = framework::run(job, opts, &args).await?;
+    say(&format!("{name} finished in {}", fmt_duration(progress.elapsed())))?;
     for out in &outputs {
-        println!("  {}", describe(out));
+        say(&format!("  {}", describe(out)))?;
     }
     Ok(())
-}
-
-fn mode_name(rc: &RunContext) -> String {
-    match &rc.opts.mode {
-        fletch_engine::session::Mode::Embedded => "embedded".into(),
-        fletch_engine::session::Mode::Cluster(addr) => format!("cluster {addr}"),
-    }
 }
 
 /// One line per output: where it is and how big.

@@ -97,8 +97,9 @@ impl Shell {
 }
 
 fn prompt(buffer: &str) {
-    print!("{}", if buffer.is_empty() { "fletch> " } else { "   ...> " });
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", if buffer.is_empty() { "fletch> " } else { "   ...> " });
+    let _ = out.flush();
 }
 
 /// CSV has no lists or structs: write them as the table format shows them.
@@ -122,27 +123,29 @@ fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
+/// Writes `batches` to stdout in `format`; rendered whole first, so a closed
+/// pipe is one typed error ([`Error::Stdout`]).
 fn print_batches(batches: &[RecordBatch], format: Format) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let io = |e: std::io::Error| Error::io(format!("stdout: {e}"));
+    let mut text = Vec::new();
     match format {
         Format::Table => {
             if batches.iter().any(|b| b.num_columns() > 0) {
-                writeln!(out, "{}", pretty_format_batches(batches)?).map_err(io)?;
+                text = format!("{}\n", pretty_format_batches(batches)?).into_bytes();
             }
         }
         Format::Csv => {
-            let mut w = datafusion::arrow::csv::Writer::new(&mut out);
+            let mut w = datafusion::arrow::csv::Writer::new(&mut text);
             for b in batches {
                 w.write(&nested_as_text(b)?)?;
             }
         }
         Format::Json => {
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut text);
             w.write_batches(&batches.iter().collect::<Vec<_>>())?;
             w.finish()?;
-            writeln!(out).map_err(io)?;
+            text.push(b'\n');
         }
     }
-    Ok(())
+    let mut out = std::io::stdout().lock();
+    out.write_all(&text).and_then(|()| out.flush()).map_err(Error::Stdout)
 }

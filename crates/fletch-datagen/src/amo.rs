@@ -104,7 +104,7 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
         opts.progress.note("amo: the catalogue has a fixed size; --scale does not change it");
     }
     let mut rng = stream(opts.seed, &[STREAM_AMO]);
-    let api = sinks.open(API_TABLE);
+    let api = sinks.open(API_TABLE)?;
     let extensions = cat.amo_extensions();
     // Search results are sorted by creation date, as `sort=created` asks.
     let mut order: Vec<usize> = (0..extensions.len()).collect();
@@ -132,10 +132,10 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
     }
     sinks.get(api).write_all(files).await?;
     sinks.get(api).add_rows(records.len() as u64);
-    sinks.file(&format!("{PREFIX}{DUMP_FILE}"), serde_json::to_vec(&dump).expect("json"));
+    sinks.file(&format!("{PREFIX}{DUMP_FILE}"), serde_json::to_vec(&dump).expect("json")).await?;
     let mut curated: Vec<&str> = cat.curated.iter().map(|&i| cat.addons[i].guid.as_str()).collect();
     curated.sort_unstable();
-    sinks.file(&format!("{PREFIX}{CURATED_FILE}"), serde_json::to_vec_pretty(&curated).expect("json"));
+    sinks.file(&format!("{PREFIX}{CURATED_FILE}"), serde_json::to_vec_pretty(&curated).expect("json")).await?;
     Ok(())
 }
 

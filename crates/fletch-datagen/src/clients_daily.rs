@@ -115,7 +115,7 @@ fn groups_batch(clients: &[Client]) -> Result<RecordBatch> {
 
 pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut crate::Sinks) -> Result<()> {
     let clients = write_daily_table(cat, opts, sinks, TABLE, (ROWS_AT_SCALE_1, MEAN_ACTIVITY), |clients, day| day_batch(cat, clients, opts, day)).await?;
-    let groups = sinks.open(GROUPS_TABLE);
+    let groups = sinks.open(GROUPS_TABLE)?;
     sinks.get(groups).write("part-00000.parquet", &groups_batch(&clients)?).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ mod testing;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use fletch_engine::output::Written;
+use fletch_engine::outputs::{Outputs, Written, usage};
 use fletch_engine::progress::{Progress, group_thousands};
 use fletch_engine::{Error, Location};
 use object_store::ObjectStoreExt;
@@ -101,53 +101,61 @@ impl GenOptions {
     }
 }
 
-/// The tables of one generation run, committed together at the end or discarded.
+/// The tables and files of one generation run: one output transaction.
 pub struct Sinks {
-    root: Location,
+    outputs: Outputs,
     sinks: Vec<TableSink>,
-    /// Small files beside the tables (`slot_ids.json`), written after the tables commit.
-    files: Vec<(String, Vec<u8>)>,
 }
 
 impl Sinks {
     /// Starts a table and returns its handle for [`Sinks::get`].
-    pub fn open(&mut self, table: &str) -> usize {
-        self.sinks.push(TableSink::new(&self.root, table));
-        self.sinks.len() - 1
+    pub fn open(&mut self, table: &str) -> Result<usize> {
+        let staging = self.outputs.table_dir(table)?;
+        self.sinks.push(TableSink::new(table, staging));
+        Ok(self.sinks.len() - 1)
     }
 
     pub fn get(&mut self, handle: usize) -> &mut TableSink {
         &mut self.sinks[handle]
     }
 
-    /// A small file directly under the root, written once the tables are committed.
-    pub fn file(&mut self, rel: &str, body: Vec<u8>) {
-        self.files.push((rel.to_string(), body));
-    }
-
-    fn rows(&self) -> u64 {
-        self.sinks.iter().map(TableSink::rows).sum()
+    /// A small file under the root (`slot_ids.json`), committed with the tables.
+    pub async fn file(&mut self, rel: &str, body: Vec<u8>) -> Result<()> {
+        self.outputs.stage_file(rel, body).await
     }
 }
 
-/// Generates `dataset` under the output root and records it in `_manifest.json`.
+/// Generates `dataset` under the output root and records it in `_manifest.json`,
+/// all committed together.
 pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written>> {
     opts.validate().await?;
     let started = Instant::now();
-    let mut sinks = Sinks { root: opts.output_root.clone(), sinks: Vec::new(), files: Vec::new() };
+    // One lease for every dataset: they share `_manifest.json`.
+    let outputs = Outputs::begin(&opts.output_root, "gen").await?;
+    let mut sinks = Sinks { outputs, sinks: Vec::new() };
     let result = match dataset {
         Dataset::ClientsDaily => clients_daily::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::MainSummary => main_summary::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
     };
-    if let Err(e) = result {
-        for s in sinks.sinks {
-            s.discard().await;
+    let Sinks { mut outputs, sinks: tables } = sinks;
+    let recorded = async {
+        result?;
+        let mut stats = Vec::new();
+        for t in &tables {
+            outputs.add_rows(t.table(), t.rows());
+            let (files, bytes) = usage(t.staging()).await?;
+            stats.push((t.table().to_string(), t.rows(), files, bytes));
         }
+        let manifest = manifest::updated(opts, dataset, &stats).await?;
+        outputs.stage_file(manifest::FILE, manifest).await
+    };
+    if let Err(e) = recorded.await {
+        outputs.discard().await;
         return Err(e);
     }
-    let rows = sinks.rows();
+    let rows: u64 = tables.iter().map(TableSink::rows).sum();
     let took = started.elapsed().as_secs_f64();
     opts.progress.note(&format!(
         "{}: {} rows in {took:.1}s ({} rows/s)",
@@ -155,13 +163,5 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         group_thousands(rows),
         group_thousands((rows as f64 / took.max(1e-9)) as u64)
     ));
-    let mut written = Vec::new();
-    for s in sinks.sinks {
-        written.push(s.commit().await?);
-    }
-    for (rel, body) in sinks.files {
-        sink::put(&opts.output_root, &rel, body).await?;
-    }
-    manifest::record(opts, dataset, &written).await?;
-    Ok(written)
+    outputs.commit().await
 }

@@ -268,7 +268,7 @@ fn log_chunk(pools: &Pools, schema: &SchemaRef, mut rng: ChaCha8Rng, date: Naive
 /// Writes `total` log rows spread over the days, in files of at most [`CHUNK`]
 /// rows, generating two files at a time.
 async fn logs(pools: &Pools, opts: &GenOptions, sinks: &mut Sinks, table: &str, time_column: &str, stream_id: u64, total: usize) -> Result<()> {
-    let sink = sinks.open(table);
+    let sink = sinks.open(table)?;
     let schema = log_schema(time_column);
     let mut jobs = Vec::new();
     for day in 0..opts.days as usize {
@@ -294,13 +294,13 @@ async fn logs(pools: &Pools, opts: &GenOptions, sinks: &mut Sinks, table: &str, 
 
 pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
     let persona = persona(opts)?;
-    let sink = sinks.open(PERSONA);
+    let sink = sinks.open(PERSONA)?;
     sinks.get(sink).write("part-00000.parquet", &persona.batch).await?;
 
     let mapping = keywords(opts);
-    let sink = sinks.open(KEYWORDS);
+    let sink = sinks.open(KEYWORDS)?;
     sinks.get(sink).write("part-00000.parquet", &keywords_batch(&mapping)?).await?;
-    sinks.file(SLOT_IDS_FILE, serde_json::to_vec_pretty(SLOT_IDS).expect("strings encode"));
+    sinks.file(SLOT_IDS_FILE, serde_json::to_vec_pretty(SLOT_IDS).expect("strings encode")).await?;
 
     let pools = pools(opts, persona.dids, mapping.into_iter().map(|r| r.0).collect());
     let scaled = |n: f64| (n * opts.scale).round().max(1.0) as usize;

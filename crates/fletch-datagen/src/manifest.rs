@@ -3,7 +3,6 @@
 //! can say what they ran on (and benchmarks can reuse matching data).
 
 use fletch_engine::location::key_of;
-use fletch_engine::output::Written;
 use fletch_engine::{Error, Result};
 use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
@@ -12,7 +11,9 @@ use crate::{Dataset, GENERATOR_VERSION, GenOptions};
 
 pub const FILE: &str = "_manifest.json";
 
-pub async fn record(opts: &GenOptions, dataset: Dataset, written: &[Written]) -> Result<()> {
+/// The root's manifest with `dataset`'s entry replaced: what it was
+/// generated with, and `(table, rows, files, bytes)` of each of its tables.
+pub async fn updated(opts: &GenOptions, dataset: Dataset, tables: &[(String, u64, usize, u64)]) -> Result<Vec<u8>> {
     let url = opts.output_root.file_url(FILE);
     let store = opts.output_root.store()?;
     let mut manifest = match store.get(&key_of(&url)).await {
@@ -20,13 +21,8 @@ pub async fn record(opts: &GenOptions, dataset: Dataset, written: &[Written]) ->
         Err(object_store::Error::NotFound { .. }) => json!({}),
         Err(e) => return Err(Error::io(format!("cannot read {url}: {e}"))),
     };
-    let tables: serde_json::Map<String, Value> = written
-        .iter()
-        .map(|w| {
-            let name = w.url.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
-            (name, json!({"rows": w.rows, "files": w.files, "bytes": w.bytes}))
-        })
-        .collect();
+    let tables: serde_json::Map<String, Value> =
+        tables.iter().map(|(name, rows, files, bytes)| (name.clone(), json!({"rows": rows, "files": files, "bytes": bytes}))).collect();
     manifest["datasets"][dataset.name()] = json!({
         "generator": GENERATOR_VERSION,
         "scale": opts.scale,
@@ -35,6 +31,5 @@ pub async fn record(opts: &GenOptions, dataset: Dataset, written: &[Written]) ->
         "days": opts.days,
         "tables": tables,
     });
-    let body = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io(format!("{FILE}: {e}")))?;
-    crate::sink::put(&opts.output_root, FILE, body).await
+    serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io(format!("{FILE}: {e}")))
 }

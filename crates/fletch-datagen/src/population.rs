@@ -344,7 +344,7 @@ pub async fn write_daily_table(
     let n = ((opts.scale * rows_at_scale_1) / (opts.days as f64 * rows_per_client_day)).ceil().max(1.0) as usize;
     let clients = make_clients(cat, opts.seed, n, opts.start_date);
     opts.progress.note(&format!("{table}: {} clients over {} days", clients.len(), opts.days));
-    let sink = sinks.open(table);
+    let sink = sinks.open(table)?;
     let days: Vec<u32> = (0..opts.days).collect();
     let make = |&day: &u32| {
         let batch = day_batch(&clients, day)?;

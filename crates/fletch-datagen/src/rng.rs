@@ -2,7 +2,7 @@
 //! derived from the user's seed and fixed stream ids, so output does not
 //! depend on generation order and the same seed gives the same bytes.
 
-use fletch_udfs::random::splitmix;
+use fletch_udfs::hash::splitmix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

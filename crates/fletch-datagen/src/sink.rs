@@ -6,7 +6,6 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use fletch_engine::location::key_of;
-use fletch_engine::output::{self, Written};
 use fletch_engine::{Error, Location, Result};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutPayload};
@@ -34,17 +33,16 @@ pub async fn put(location: &Location, rel: &str, body: Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// One table being generated into a staging folder.
+/// One table being generated into its staging folder.
 pub struct TableSink {
-    root: Location,
     table: String,
     staging: Location,
     rows: u64,
 }
 
 impl TableSink {
-    pub fn new(root: &Location, table: &str) -> Self {
-        Self { root: root.clone(), table: table.to_string(), staging: output::staging_for(root, table), rows: 0 }
+    pub fn new(table: &str, staging: Location) -> Self {
+        Self { table: table.to_string(), staging, rows: 0 }
     }
 
     /// Adds one Parquet file at `rel` (e.g. `day=2020-01-01/part-00000.parquet`).
@@ -77,13 +75,12 @@ impl TableSink {
         self.rows
     }
 
-    /// Replaces `root/<table>/` with what was written.
-    pub async fn commit(self) -> Result<Written> {
-        output::commit_table(&self.staging, &self.root, &self.table, Some(self.rows)).await
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
-    pub async fn discard(self) {
-        output::discard(&self.staging).await
+    pub fn staging(&self) -> &Location {
+        &self.staging
     }
 }
 

@@ -167,11 +167,17 @@ fn narrow_list_field(field: &Field, keep: &[&str]) -> std::result::Result<Field,
     Ok(field.clone().with_data_type(DataType::List(Arc::new(item))))
 }
 
+/// A local data root must be a directory: "not found" for every table would hide that.
+pub fn check_data_root(data_root: &Location) -> Result<()> {
+    match data_root.local_path().filter(|d| !d.is_dir()) {
+        Some(dir) => Err(Error::input(format!("--data-root: {} is not a directory", dir.display()))),
+        None => Ok(()),
+    }
+}
+
 /// Registers every table folder directly under `data_root` that holds Parquet files.
 pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> Result<Vec<InputTable>> {
-    if let Some(dir) = data_root.local_path().filter(|d| !d.is_dir()) {
-        return Err(Error::input(format!("--data-root: {} is not a directory", dir.display())));
-    }
+    check_data_root(data_root)?;
     let listing = data_root
         .store()?
         .list_with_delimiter(Some(&data_root.prefix()))

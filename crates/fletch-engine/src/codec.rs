@@ -13,7 +13,7 @@ use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
-use fletch_udfs::json_list::JsonListTable;
+use fletch_udfs::text::JsonListTable;
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";

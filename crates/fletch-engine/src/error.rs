@@ -16,6 +16,13 @@ pub enum Error {
     Cluster(String),
     /// Anything the engine reported while planning or running: exit 1.
     Engine(DataFusionError),
+    /// A SQL statement that failed: where it came from (file, statement), and why.
+    Sql { source: String, error: DataFusionError },
+    /// Another run holds the output root's lease for this job: exit 1.
+    Busy(String),
+    /// Writing results to stdout failed; a reader that closed the pipe
+    /// (`fletch sql ... | head`) is no failure: exit 0.
+    Stdout(std::io::Error),
     /// Reading or writing an object store or local file: exit 1.
     Io(String),
 }
@@ -24,6 +31,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
             _ => 1,
         }
     }
@@ -41,15 +49,25 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) => f.write_str(m),
+            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) | Error::Busy(m) => f.write_str(m),
             // DataFusion wraps errors in layers ("External error: Execution error: ...");
             // the innermost one is the message that helps.
             Error::Engine(e) => write!(f, "{}", e.find_root().to_string().trim()),
+            Error::Sql { source, error } => write!(f, "{source}: {}", error.find_root().to_string().trim()),
+            Error::Stdout(e) => write!(f, "cannot write to stdout: {e}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Engine(e) | Error::Sql { error: e, .. } => Some(e),
+            Error::Stdout(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {

@@ -1,8 +1,9 @@
 //! The machinery every fletch job stands on: sessions (embedded or on a
 //! Ballista cluster), the scheduler and executor processes, object stores,
 //! the catalog of input tables, SQL scripts with typed parameters, progress
-//! output and atomic output writers.
+//! output and the output transaction.
 
+pub mod batches;
 pub mod catalog;
 pub mod cluster;
 pub mod codec;
@@ -10,7 +11,7 @@ pub mod error;
 pub mod external_tables;
 pub mod flight_sql;
 pub mod location;
-pub mod output;
+pub mod outputs;
 pub mod params;
 pub mod progress;
 pub mod script;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{ParamValues, ScalarValue};
 
 use crate::error::{Error, Result};
@@ -51,11 +52,15 @@ impl ParamType {
             }
             ParamType::Bool => ScalarValue::Boolean(Some(value.parse().map_err(|_| bad("true or false"))?)),
             ParamType::Date => {
-                let d = parse_date(value).ok_or_else(|| bad("a date YYYY-MM-DD or YYYYMMDD"))?;
-                ScalarValue::Date32(Some((d - NaiveDate::default()).num_days() as i32))
+                date_value(parse_date(value).ok_or_else(|| bad("a date YYYY-MM-DD or YYYYMMDD"))?)
             }
         })
     }
+}
+
+/// A date as a SQL `DATE` value.
+fn date_value(d: NaiveDate) -> ScalarValue {
+    ScalarValue::Date32(Some((d - NaiveDate::default()).num_days() as i32))
 }
 
 /// Accepts `YYYYMMDD` (the TAAR jobs' form) and `YYYY-MM-DD`.
@@ -75,6 +80,39 @@ pub struct Params {
 impl Params {
     pub fn set(&mut self, name: &str, value: ScalarValue) {
         self.values.insert(name.to_string(), value);
+    }
+
+    pub fn set_string(&mut self, name: &str, value: impl Into<String>) {
+        self.set(name, ScalarValue::Utf8(Some(value.into())));
+    }
+
+    pub fn set_int(&mut self, name: &str, value: i64) {
+        self.set(name, ScalarValue::Int64(Some(value)));
+    }
+
+    pub fn set_float(&mut self, name: &str, value: f64) {
+        self.set(name, ScalarValue::Float64(Some(value)));
+    }
+
+    pub fn set_bool(&mut self, name: &str, value: bool) {
+        self.set(name, ScalarValue::Boolean(Some(value)));
+    }
+
+    /// A SQL `DATE`.
+    pub fn set_date(&mut self, name: &str, value: NaiveDate) {
+        self.set(name, date_value(value));
+    }
+
+    /// A list of strings (use with `array_has($name, x)`).
+    pub fn set_strings(&mut self, name: &str, values: &[impl AsRef<str>]) {
+        let items: Vec<_> = values.iter().map(|v| ScalarValue::Utf8(Some(v.as_ref().to_string()))).collect();
+        self.set(name, ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Utf8)));
+    }
+
+    /// A list of integers (index it as `$name[i]`, 1-based).
+    pub fn set_ints(&mut self, name: &str, values: &[i64]) {
+        let items: Vec<_> = values.iter().map(|v| ScalarValue::Int64(Some(*v))).collect();
+        self.set(name, ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Int64)));
     }
 
     pub fn get(&self, name: &str) -> Option<&ScalarValue> {

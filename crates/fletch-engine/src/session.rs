@@ -33,7 +33,7 @@ pub fn session_state(config: SessionConfig) -> DfResult<SessionState> {
         .with_runtime_env(runtime_env()?)
         .build();
     // register_*, never with_*_functions: the latter replaces the built-ins.
-    fletch_udfs::register(&mut state)?;
+    fletch_udfs::register_all(&mut state)?;
     crate::external_tables::register(&mut state);
     Ok(state)
 }
@@ -88,7 +88,7 @@ pub async fn connect(mode: &Mode) -> Result<SessionContext> {
             let ctx = SessionContext::remote_with_state(&format!("df://{addr}"), state).await?;
             // remote_with_state rebuilds the function lists from Ballista's
             // defaults, dropping ours; put them back on the client.
-            fletch_udfs::register(&mut ctx.state_ref().write())?;
+            fletch_udfs::register_all(&mut ctx.state_ref().write())?;
             Ok(ctx)
         }
     }

@@ -1,34 +1,33 @@
 //! `did_bucket`: Blue Marlin's user bucket hash.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{exec_err, plan_err};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::exec_err;
+use datafusion::common::utils::take_function_args;
 use datafusion::error::Result;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature,
-};
+use datafusion::functions::utils::make_scalar_function;
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
+use datafusion_macros::user_doc;
 use sha2::{Digest, Sha256};
 
-use crate::util::{columnar_result, string_and_int64_signature};
+use crate::util::string_and_int64_signature;
 
-pub fn did_bucket_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(DidBucket::new()))
-}
-
-/// `did_bucket(did, n)`: the original `add_did_bucket` hash.
+#[user_doc(
+    doc_section(label = "Lookalike Functions"),
+    description = "Bucket of a device id: the SHA-256 digest of its UTF-8 bytes read as a big-endian \
+        unsigned integer, modulo n, as a string ('0', '1', ...), exactly as Blue Marlin's \
+        add_did_bucket. NULL did or n gives NULL; n must be positive.",
+    syntax_example = "did_bucket(did, n)",
+    sql_example = "SELECT did_bucket('0000006', 2); -- '0'",
+    argument(name = "did", description = "Device id (any string type)."),
+    argument(name = "n", description = "Number of buckets, a positive integer.")
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct DidBucket {
     signature: Signature,
-}
-
-impl Default for DidBucket {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl DidBucket {
@@ -37,19 +36,11 @@ impl DidBucket {
     }
 }
 
-static DID_BUCKET_DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        super::SECTION,
-        "Bucket of a device id: the SHA-256 digest of its UTF-8 bytes read as a big-endian \
-         unsigned integer, modulo n, as a string ('0', '1', ...), exactly as Blue Marlin's \
-         add_did_bucket. NULL did or n gives NULL; n must be positive.",
-        "did_bucket(did, n)",
-    )
-    .with_sql_example("SELECT did_bucket('0000006', 2); -- '0'")
-    .with_argument("did", "Device id (any string type).")
-    .with_argument("n", "Number of buckets, a positive integer.")
-    .build()
-});
+impl Default for DidBucket {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// `int(sha256(did).hexdigest(), 16) % n` without a 256-bit integer.
 pub fn bucket_of(did: &str, n: u64) -> u64 {
@@ -69,30 +60,30 @@ impl ScalarUDFImpl for DidBucket {
         Ok(DataType::Utf8)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if args.args.len() != 2 {
-            return plan_err!("did_bucket takes 2 arguments (did, n), got {}", args.args.len());
-        }
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let dids = cast(&arrays[0], &DataType::Utf8)?;
-        let dids = dids.as_string::<i32>();
-        let ns = arrays[1].as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-        let mut out = StringBuilder::with_capacity(dids.len(), dids.len() * 2);
-        for i in 0..dids.len() {
-            if dids.is_null(i) || ns.is_null(i) {
-                out.append_null();
-                continue;
-            }
-            let n = ns.value(i);
-            if n <= 0 {
-                return exec_err!("did_bucket: n must be a positive integer, got {n}");
-            }
-            out.append_value(bucket_of(dids.value(i), n as u64).to_string());
-        }
-        columnar_result(&args.args, Arc::new(out.finish()) as ArrayRef)
+        make_scalar_function(did_bucket_inner, vec![])(&args.args)
     }
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DID_BUCKET_DOC)
+        self.doc()
     }
+}
+
+fn did_bucket_inner(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let [dids, ns] = take_function_args("did_bucket", args)?;
+    let dids = cast(dids, &DataType::Utf8)?;
+    let (dids, ns) = (dids.as_string::<i32>(), ns.as_primitive::<Int64Type>());
+    let mut out = StringBuilder::with_capacity(dids.len(), dids.len() * 2);
+    for i in 0..dids.len() {
+        if dids.is_null(i) || ns.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let n = ns.value(i);
+        if n <= 0 {
+            return exec_err!("did_bucket: n must be a positive integer, got {n}");
+        }
+        out.append_value(bucket_of(dids.value(i), n as u64).to_string());
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 #[cfg(test)]
@@ -138,7 +129,7 @@ mod sql_tests {
     #[tokio::test]
     async fn works_on_every_string_type_and_nulls() {
         let ctx = SessionContext::new();
-        ctx.register_udf((*super::did_bucket_udf()).clone());
+        ctx.register_udf((*crate::lookalike::did_bucket()).clone());
         let sql = "SELECT did_bucket(d, 10) AS a, did_bucket(arrow_cast(d, 'Utf8View'), 100) AS b, \
                    did_bucket(arrow_cast(d, 'LargeUtf8'), 4) AS c, did_bucket(NULL, 2) AS n \
                    FROM (VALUES ('0000001'), ('0000006')) t(d) ORDER BY a";

@@ -5,7 +5,7 @@
 //! once at the end, newest interval first and keyword indices ascending.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray, ListBuilder, StringArray, StringBuilder, StructArray,
@@ -15,15 +15,10 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type}
 use datafusion::common::{ScalarValue, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility};
+use datafusion_macros::user_doc;
 
 use crate::util::list_of;
-
-pub fn keyword_histories_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(KeywordHistories::new()))
-}
 
 /// The result's fields: parallel string lists, one element per interval.
 pub const HISTORY_FIELDS: [&str; 5] =
@@ -43,48 +38,38 @@ fn entry_fields() -> Fields {
     ])
 }
 
-static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        super::SECTION,
-        "A user's keyword history as Blue Marlin's train-ready table holds it: a struct of five \
-         parallel string lists, one element per interval, newest interval first: \
-         `interval_starting_time` ('1577836800'), `interval_keywords` ('info,video'), `kwi` \
-         ('14,29'), `kwi_show_counts` ('14:2,29:4') and `kwi_click_counts` ('14:0,29:1'), the \
-         keywords of an interval ordered by index. Rows of the same interval and keyword index \
-         add up, so raw log rows (shows = 1 - is_click, clicks = is_click) and pre-counted rows \
-         give the same result, in any order. Rows with a NULL interval or index are skipped; a \
-         NULL keyword counts as '' and NULL counts as 0; the smallest keyword of an index wins.",
-        "keyword_histories(interval_starting_time, keyword_index, keyword, shows, clicks)",
-    )
-    .with_sql_example(
-        "SELECT keyword_histories(i, k, w, s, c) FROM (VALUES (86400, 29, 'video', 1, 0), \
-         (0, 14, 'info', 2, 0), (86400, 14, 'info', 0, 1), (86400, 29, 'video', 3, 1)) v(i, k, w, s, c);\n\
-         -- {interval_starting_time: [86400, 0], interval_keywords: [info,video, info], \
-         kwi: [14,29, 14], kwi_show_counts: [14:0,29:4, 14:2], kwi_click_counts: [14:1,29:1, 14:0]}",
-    )
-    .with_argument("interval_starting_time", "Integer start of the interval.")
-    .with_argument("keyword_index", "Integer index of the keyword.")
-    .with_argument("keyword", "The keyword (a string).")
-    .with_argument("shows", "Integer show count of the row.")
-    .with_argument("clicks", "Integer click count of the row.")
-    .build()
-});
-
-/// `keyword_histories(interval, keyword_index, keyword, shows, clicks)`.
+#[user_doc(
+    doc_section(label = "Lookalike Functions"),
+    description = "A user's keyword history as Blue Marlin's train-ready table holds it: a struct of five \
+        parallel string lists, one element per interval, newest interval first: \
+        `interval_starting_time` ('1577836800'), `interval_keywords` ('info,video'), `kwi` \
+        ('14,29'), `kwi_show_counts` ('14:2,29:4') and `kwi_click_counts` ('14:0,29:1'), the \
+        keywords of an interval ordered by index. Rows of the same interval and keyword index \
+        add up, so raw log rows (shows = 1 - is_click, clicks = is_click) and pre-counted rows \
+        give the same result, in any order. Rows with a NULL interval or index are skipped; a \
+        NULL keyword counts as '' and NULL counts as 0; the smallest keyword of an index wins.",
+    syntax_example = "keyword_histories(interval_starting_time, keyword_index, keyword, shows, clicks)",
+    sql_example = "SELECT keyword_histories(i, k, w, s, c) FROM (VALUES (86400, 29, 'video', 1, 0), (0, 14, 'info', 2, 0), (86400, 14, 'info', 0, 1), (86400, 29, 'video', 3, 1)) v(i, k, w, s, c);\n-- {interval_starting_time: [86400, 0], interval_keywords: [info,video, info], kwi: [14,29, 14], kwi_show_counts: [14:0,29:4, 14:2], kwi_click_counts: [14:1,29:1, 14:0]}",
+    argument(name = "interval_starting_time", description = "Integer start of the interval."),
+    argument(name = "keyword_index", description = "Integer index of the keyword."),
+    argument(name = "keyword", description = "The keyword (a string)."),
+    argument(name = "shows", description = "Integer show count of the row."),
+    argument(name = "clicks", description = "Integer click count of the row.")
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct KeywordHistories {
     signature: Signature,
 }
 
-impl Default for KeywordHistories {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl KeywordHistories {
     pub fn new() -> Self {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+impl Default for KeywordHistories {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -123,7 +108,7 @@ impl AggregateUDFImpl for KeywordHistories {
         Ok(Box::<Histories>::default())
     }
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOC)
+        self.doc()
     }
 }
 
@@ -373,7 +358,7 @@ mod tests {
 
     fn ctx(partitions: usize) -> SessionContext {
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
-        ctx.register_udaf((*keyword_histories_udaf()).clone());
+        ctx.register_udaf((*crate::lookalike::keyword_histories()).clone());
         ctx
     }
 

@@ -1,32 +1,29 @@
 //! `naive_utc_seconds`: the lookalike log times as epoch seconds.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Builder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::plan_err;
+use datafusion::common::utils::take_function_args;
 use datafusion::error::Result;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::functions::utils::make_scalar_function;
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion_macros::user_doc;
 
-use crate::util::columnar_result;
-
-pub fn naive_utc_seconds_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(NaiveUtcSeconds::new()))
-}
-
-/// `naive_utc_seconds(text)`.
+#[user_doc(
+    doc_section(label = "Lookalike Functions"),
+    description = "Seconds since 1970-01-01 00:00:00 UTC of a naive time 'YYYY-MM-DD HH:MM:SS' with an \
+        optional fraction of 1 to 6 digits (truncated), read as UTC, as Blue Marlin's main_logs \
+        computes action_time_seconds. NULL when the text is not such a time (wrong shape, \
+        impossible date or time of day) or is NULL, so callers can count and drop those rows.",
+    syntax_example = "naive_utc_seconds(text)",
+    sql_example = "SELECT naive_utc_seconds('2020-01-01 12:34:56.78'); -- 1577882096",
+    argument(name = "text", description = "The time (any string type).")
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct NaiveUtcSeconds {
     signature: Signature,
-}
-
-impl Default for NaiveUtcSeconds {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl NaiveUtcSeconds {
@@ -35,22 +32,14 @@ impl NaiveUtcSeconds {
     }
 }
 
-static DOC: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        super::SECTION,
-        "Seconds since 1970-01-01 00:00:00 UTC of a naive time 'YYYY-MM-DD HH:MM:SS' with an \
-         optional fraction of 1 to 6 digits (truncated), read as UTC, as Blue Marlin's main_logs \
-         computes action_time_seconds. NULL when the text is not such a time (wrong shape, \
-         impossible date or time of day) or is NULL, so callers can count and drop those rows.",
-        "naive_utc_seconds(text)",
-    )
-    .with_sql_example("SELECT naive_utc_seconds('2020-01-01 12:34:56.78'); -- 1577882096")
-    .with_argument("text", "The time (any string type).")
-    .build()
-});
+impl Default for NaiveUtcSeconds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The seconds of a well-formed time, `None` otherwise.
-pub fn naive_utc_seconds(text: &str) -> Option<i64> {
+pub fn naive_utc_seconds_of(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
@@ -104,21 +93,22 @@ impl ScalarUDFImpl for NaiveUtcSeconds {
         Ok(DataType::Int64)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if args.args.len() != 1 {
-            return plan_err!("naive_utc_seconds takes 1 argument, got {}", args.args.len());
-        }
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let texts = cast(&arrays[0], &DataType::Utf8)?;
-        let texts = texts.as_string::<i32>();
-        let mut out = Int64Builder::with_capacity(texts.len());
-        for i in 0..texts.len() {
-            out.append_option(texts.is_valid(i).then(|| naive_utc_seconds(texts.value(i))).flatten());
-        }
-        columnar_result(&args.args, Arc::new(out.finish()) as ArrayRef)
+        make_scalar_function(naive_utc_seconds_inner, vec![])(&args.args)
     }
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOC)
+        self.doc()
     }
+}
+
+fn naive_utc_seconds_inner(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let [texts] = take_function_args("naive_utc_seconds", args)?;
+    let texts = cast(texts, &DataType::Utf8)?;
+    let texts = texts.as_string::<i32>();
+    let mut out = Int64Builder::with_capacity(texts.len());
+    for i in 0..texts.len() {
+        out.append_option(texts.is_valid(i).then(|| naive_utc_seconds_of(texts.value(i))).flatten());
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 #[cfg(test)]
@@ -128,13 +118,13 @@ mod tests {
     #[test]
     fn reads_naive_times_as_utc() {
         // Worked values of the lookalike spec, section 6.
-        assert_eq!(naive_utc_seconds("2020-01-01 12:34:56.78"), Some(1_577_882_096));
-        assert_eq!(naive_utc_seconds("2019-12-19 13:04:14.708"), Some(1_576_760_654));
-        assert_eq!(naive_utc_seconds("2020-01-11 12:34:56.78"), Some(1_577_882_096 + 10 * 86_400));
-        assert_eq!(naive_utc_seconds("1970-01-01 00:00:00"), Some(0));
-        assert_eq!(naive_utc_seconds("1969-12-31 23:59:59.999999"), Some(-1));
-        assert_eq!(naive_utc_seconds("2020-02-29 23:59:59.1"), Some(1_583_020_799));
-        assert_eq!(naive_utc_seconds("2000-03-01 00:00:00"), Some(951_868_800));
+        assert_eq!(naive_utc_seconds_of("2020-01-01 12:34:56.78"), Some(1_577_882_096));
+        assert_eq!(naive_utc_seconds_of("2019-12-19 13:04:14.708"), Some(1_576_760_654));
+        assert_eq!(naive_utc_seconds_of("2020-01-11 12:34:56.78"), Some(1_577_882_096 + 10 * 86_400));
+        assert_eq!(naive_utc_seconds_of("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(naive_utc_seconds_of("1969-12-31 23:59:59.999999"), Some(-1));
+        assert_eq!(naive_utc_seconds_of("2020-02-29 23:59:59.1"), Some(1_583_020_799));
+        assert_eq!(naive_utc_seconds_of("2000-03-01 00:00:00"), Some(951_868_800));
     }
 
     #[test]
@@ -145,7 +135,7 @@ mod tests {
             "2020-01-01 23:59:60", "2020-01-01 12:00:00.", "2020-01-01 12:00:00.1234567", "2020-01-01 12:00:00Z",
             "2020-01-01T12:00:00", "2020-1-01 12:00:00", "0000-01-01 00:00:00", "2020-01-01 1:00:00.000",
         ] {
-            assert_eq!(naive_utc_seconds(bad), None, "{bad:?}");
+            assert_eq!(naive_utc_seconds_of(bad), None, "{bad:?}");
         }
     }
 
@@ -153,7 +143,7 @@ mod tests {
     async fn in_sql_malformed_and_null_give_null() {
         use datafusion::prelude::SessionContext;
         let ctx = SessionContext::new();
-        ctx.register_udf((*naive_utc_seconds_udf()).clone());
+        ctx.register_udf((*crate::lookalike::naive_utc_seconds()).clone());
         let sql = "SELECT naive_utc_seconds(t) AS s FROM (VALUES ('2020-01-01 00:00:01'), ('bad'), (NULL)) v(t)";
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         let values: Vec<Option<i64>> = batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect();

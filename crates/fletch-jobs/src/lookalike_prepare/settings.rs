@@ -1,7 +1,6 @@
 //! The job's settings: flags over the original `config.yml` over defaults.
 
 use chrono::NaiveDate;
-use datafusion::common::ScalarValue;
 use fletch_engine::params::{ParamType, Params};
 use fletch_engine::{Error, Result};
 
@@ -31,6 +30,9 @@ impl Stage {
         }
     }
 }
+
+/// The kept slot ids' default file under the data root (`fletch gen lookalike` writes it).
+pub const SLOT_IDS_FILE: &str = "slot_ids.json";
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("config", ParamType::String, "the original pipeline's config.yml (path or URL); flags override its values"),
@@ -167,17 +169,16 @@ impl Settings {
     /// Every SQL parameter the stages use.
     pub fn params(&self, rc: &RunContext) -> Params {
         let mut p = rc.base_params();
-        let text = |v: String| ScalarValue::Utf8(Some(v));
         let time = |d: Option<NaiveDate>, none: &str| d.map_or(none.to_string(), |d| format!("{d} 00:00:00"));
         let (start, end) = (time(self.start, NO_START), time(self.end, NO_END));
         // Partition pruning on `day`; the time bounds decide.
-        p.set("start_day", text(start[..10].to_string()));
-        p.set("end_day", text(end[..10].to_string()));
-        p.set("start_time", text(start));
-        p.set("end_time", text(end));
-        p.set("threshold", ScalarValue::Float64(Some(self.threshold)));
-        p.set("did_bucket_num", ScalarValue::Int64(Some(self.did_bucket_num)));
-        p.set("interval", ScalarValue::Int64(Some(self.interval)));
+        p.set_string("start_day", &start[..10]);
+        p.set_string("end_day", &end[..10]);
+        p.set_string("start_time", start);
+        p.set_string("end_time", end);
+        p.set_float("threshold", self.threshold);
+        p.set_int("did_bucket_num", self.did_bucket_num);
+        p.set_int("interval", self.interval);
         p
     }
 }
@@ -205,7 +206,7 @@ async fn slot_ids(rc: &RunContext, args: &JobArgs, config: &Config, key: &str) -
     let (source, ids) = match (args.string("slot-ids"), config.strings(key)?) {
         (None, Some(ids)) => (format!("config {key}"), ids),
         (given, _) => {
-            let location = given.unwrap_or_else(|| rc.opts.data_root.file_url(fletch_datagen::lookalike::SLOT_IDS_FILE).to_string());
+            let location = given.unwrap_or_else(|| rc.opts.data_root.file_url(SLOT_IDS_FILE).to_string());
             let (url, ids): (String, Vec<String>) =
                 rc.read_json("slot-id list", &location).await.map_err(|e| Error::input(format!("{e} (expected a JSON list of strings)")))?;
             (format!("slot-id list {url}"), ids)

@@ -1,0 +1,418 @@
+//! One output transaction per job run. Every table, file and JSON document a
+//! run writes is staged under `<root>/.fletch-staging/<job>/<run-id>/` and
+//! committed together, or discarded together; scratch tables for later steps
+//! live there too and are never committed.
+//!
+//! - A run holds an exclusive lease on `(root, job)` ([`lease`]), so two runs
+//!   of a job never stage or commit into one root at once.
+//! - The commit writes a journal of every move first ([`journal`]); a crash
+//!   during the commit is finished by the next run of the job (or by
+//!   `fletch repair`), which also removes what killed runs staged.
+//! - On local disks each table is two renames and each file one; on object
+//!   stores each object is a copy and a delete. docs/operations.md says what
+//!   a concurrent reader may see.
+
+mod journal;
+mod lease;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::UInt64Type;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::location::{Location, key_of, relative_key};
+use journal::{Journal, Kind, Move};
+pub use lease::{Holder, Lease, host_name};
+
+/// Hidden folder under an output root: leases, staged outputs, journals.
+pub const STAGING_DIR: &str = ".fletch-staging";
+
+/// One committed output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub url: String,
+    pub rows: Option<u64>,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// A table staged by [`Outputs::stage_table`]: readable at `location` by later steps.
+#[derive(Clone, Debug)]
+pub struct StagedTable {
+    pub location: Location,
+    pub rows: u64,
+}
+
+struct Staged {
+    kind: Kind,
+    path: String,
+    rows: Option<u64>,
+}
+
+/// The outputs of one run of one job; see the module docs.
+pub struct Outputs {
+    root: Location,
+    job: String,
+    run_id: String,
+    run: Location,
+    lease: Arc<Mutex<Option<Lease>>>,
+    lost: Arc<std::sync::Mutex<Option<String>>>,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+    staged: Vec<Staged>,
+    scratch: Vec<String>,
+    /// A local root this run created: removed again if the run commits nothing.
+    created_root: bool,
+    done: bool,
+}
+
+impl Outputs {
+    /// Takes the lease of `job` on `root`, finishes or removes what earlier
+    /// runs of the job left behind, and opens a new run.
+    pub async fn begin(root: &Location, job: &str) -> Result<Self> {
+        check_path("job", job)?;
+        if job.contains('/') {
+            return Err(Error::usage(format!("job name `{job}` may not contain `/`")));
+        }
+        let run_id = new_run_id();
+        let created_root = root.local_path().is_some_and(|dir| !dir.exists());
+        let lease = Lease::acquire(root, &format!("{STAGING_DIR}/{job}.lease"), Holder::new(&run_id, job)).await?;
+        recover(root, job).await?;
+        let run = root.join(&format!("{STAGING_DIR}/{job}/{run_id}"));
+        let lease = Arc::new(Mutex::new(Some(lease)));
+        let lost = Arc::new(std::sync::Mutex::new(None));
+        let renewer = tokio::spawn(renew_until_stopped(lease.clone(), lost.clone()));
+        Ok(Self { root: root.clone(), job: job.to_string(), run_id, run, lease, lost, renewer: Some(renewer), staged: Vec::new(), scratch: Vec::new(), created_root, done: false })
+    }
+
+    pub fn root(&self) -> &Location {
+        &self.root
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Runs `df` and stages its result as the Parquet table `<root>/<table>/`,
+    /// Hive-partitioned by `partition_by`.
+    pub async fn stage_table(&mut self, table: &str, df: DataFrame, partition_by: &[String]) -> Result<StagedTable> {
+        let location = self.table_dir(table)?;
+        let rows = write_parquet(df, &location, partition_by).await?;
+        self.add_rows(table, rows);
+        Ok(StagedTable { location, rows })
+    }
+
+    /// A staged table whose files the caller writes (TFRecords, generated
+    /// Parquet); count its rows with [`Outputs::add_rows`].
+    pub fn table_dir(&mut self, table: &str) -> Result<Location> {
+        self.add(Kind::Table, table)?;
+        Ok(self.run.join(&format!("{}/{table}", Kind::Table.folder())))
+    }
+
+    pub fn add_rows(&mut self, table: &str, rows: u64) {
+        if let Some(s) = self.staged.iter_mut().find(|s| s.kind == Kind::Table && s.path == table) {
+            *s.rows.get_or_insert(0) += rows;
+        }
+    }
+
+    /// Stages the file `<root>/<path>` with `body`. Files are committed in the
+    /// order they are staged.
+    pub async fn stage_file(&mut self, path: &str, body: Vec<u8>) -> Result<()> {
+        self.add(Kind::File, path)?;
+        let url = self.run.file_url(&format!("{}/{path}", Kind::File.folder()));
+        self.run.store()?.put(&key_of(&url), PutPayload::from(body)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+        Ok(())
+    }
+
+    /// Runs `df` into a table that later steps read as `name` (registered in
+    /// `ctx`) and that is never committed. Returns its rows.
+    pub async fn scratch_table(&mut self, ctx: &SessionContext, name: &str, df: DataFrame) -> Result<u64> {
+        check_path("scratch table", name)?;
+        if self.scratch.iter().any(|s| s == name) {
+            return Err(Error::usage(format!("scratch table `{name}` written twice in one run")));
+        }
+        self.scratch.push(name.to_string());
+        let location = self.run.join(&format!("scratch/{name}"));
+        let rows = write_parquet(df, &location, &[]).await?;
+        crate::catalog::register_at(ctx, location, name, name).await?;
+        Ok(rows)
+    }
+
+    fn add(&mut self, kind: Kind, path: &str) -> Result<()> {
+        check_path("output", path)?;
+        if self.staged.iter().any(|s| s.path == path) {
+            return Err(Error::usage(format!("output `{path}` is written twice in one run")));
+        }
+        self.staged.push(Staged { kind, path: path.to_string(), rows: None });
+        Ok(())
+    }
+
+    /// Puts every staged output in place, all or nothing, and ends the run.
+    pub async fn commit(mut self) -> Result<Vec<Written>> {
+        self.stop_renewing();
+        if let Some(lost) = self.lost.lock().expect("lost flag").clone() {
+            return Err(Error::Busy(lost));
+        }
+        let lease = self.lease.lock().await.take().expect("the lease lives until the run ends");
+        lease.check().await?;
+        let mut moves = Vec::new();
+        for s in &self.staged {
+            let staged = self.run.join(&format!("{}/{}", s.kind.folder(), s.path));
+            let files = match (s.kind, staged.local_path()) {
+                (Kind::Table, None) => Some(list_relative(&staged).await?),
+                _ => None,
+            };
+            moves.push(Move { kind: s.kind, path: s.path.clone(), files });
+        }
+        let journal = Journal { run_id: self.run_id.clone(), moves };
+        journal.write(&self.run).await?;
+        if let Err(e) = journal.apply(&self.run, &self.root).await {
+            self.done = true;
+            let _ = lease.release().await;
+            return Err(Error::io(format!(
+                "{e}; the commit stopped half way: the next run of {} or `fletch repair --output-root {}` finishes it",
+                self.job, self.root
+            )));
+        }
+        let mut written = Vec::new();
+        for s in &self.staged {
+            written.push(match s.kind {
+                Kind::Table => {
+                    let target = self.root.join(&s.path);
+                    let (files, bytes) = usage(&target).await?;
+                    Written { url: target.to_string(), rows: s.rows, files, bytes }
+                }
+                Kind::File => {
+                    let url = self.root.file_url(&s.path);
+                    let size = self.root.store()?.head(&key_of(&url)).await?.size;
+                    Written { url: url.to_string(), rows: None, files: 1, bytes: size }
+                }
+            });
+        }
+        self.done = true;
+        remove_tree(&self.run).await;
+        lease.release().await?;
+        tidy(&self.root, &self.job);
+        Ok(written)
+    }
+
+    /// Removes everything staged and ends the run; the previous outputs stay.
+    pub async fn discard(mut self) {
+        self.stop_renewing();
+        self.done = true;
+        remove_tree(&self.run).await;
+        if let Some(lease) = self.lease.lock().await.take()
+            && let Err(e) = lease.release().await
+        {
+            log::warn!("{e}");
+        }
+        tidy(&self.root, &self.job);
+        if self.created_root
+            && let Some(dir) = self.root.local_path()
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
+    fn stop_renewing(&mut self) {
+        if let Some(task) = self.renewer.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Outputs {
+    /// A run dropped without commit or discard (a panic, a cancelled task)
+    /// is discarded in the background; the next run removes what remains.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.stop_renewing();
+        let (run, lease, root, job) = (self.run.clone(), self.lease.clone(), self.root.clone(), self.job.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                remove_tree(&run).await;
+                if let Some(lease) = lease.lock().await.take() {
+                    let _ = lease.release().await;
+                }
+                tidy(&root, &job);
+            });
+        }
+    }
+}
+
+async fn renew_until_stopped(lease: Arc<Mutex<Option<Lease>>>, lost: Arc<std::sync::Mutex<Option<String>>>) {
+    loop {
+        tokio::time::sleep(lease::RENEW_EVERY).await;
+        let mut guard = lease.lock().await;
+        let Some(lease) = guard.as_mut() else { return };
+        if let Err(e) = lease.renew().await {
+            log::error!("{e}");
+            *lost.lock().expect("lost flag") = Some(e.to_string());
+            return;
+        }
+    }
+}
+
+/// Finishes interrupted commits and removes the staging of killed runs of
+/// `job` under `root`. The caller holds the job's lease.
+async fn recover(root: &Location, job: &str) -> Result<()> {
+    for run in run_folders(&root.join(&format!("{STAGING_DIR}/{job}"))).await? {
+        match Journal::read(&run).await? {
+            Some(journal) => {
+                log::warn!("finishing the interrupted commit of {job} run {} ({} outputs)", journal.run_id, journal.moves.len());
+                journal.apply(&run, root).await?;
+            }
+            None => log::info!("removing what a killed run of {job} staged at {run}"),
+        }
+        remove_tree(&run).await;
+    }
+    Ok(())
+}
+
+/// `fletch repair`: for every job that staged under `root` and holds no live
+/// lease, finishes its interrupted commits and removes killed runs' staging.
+/// Returns one line per job.
+pub async fn repair(root: &Location) -> Result<Vec<String>> {
+    let listing = root.store()?.list_with_delimiter(Some(&root.join(STAGING_DIR).prefix())).await?;
+    let mut jobs: Vec<String> = listing.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
+    jobs.extend(listing.objects.iter().filter_map(|o| o.location.filename()?.strip_suffix(".lease").map(str::to_string)));
+    jobs.sort();
+    jobs.dedup();
+    let mut report = Vec::new();
+    for job in jobs {
+        match Outputs::begin(root, &job).await {
+            Ok(outputs) => {
+                outputs.discard().await;
+                report.push(format!("{job}: repaired"));
+            }
+            Err(Error::Busy(holder)) => report.push(format!("{job}: skipped, {holder}")),
+            Err(e) => return Err(e),
+        }
+    }
+    tidy(root, "");
+    Ok(report)
+}
+
+/// The run folders under a job's staging folder.
+async fn run_folders(job_dir: &Location) -> Result<Vec<Location>> {
+    if let Some(dir) = job_dir.local_path() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("cannot list {}: {e}", dir.display()))),
+        };
+        let mut runs = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("cannot list {}: {e}", dir.display())))?;
+            if entry.path().is_dir() {
+                runs.push(job_dir.join(&entry.file_name().to_string_lossy()));
+            }
+        }
+        return Ok(runs);
+    }
+    let listing = job_dir.store()?.list_with_delimiter(Some(&job_dir.prefix())).await?;
+    Ok(listing.common_prefixes.iter().filter_map(|p| p.filename()).map(|name| job_dir.join(name)).collect())
+}
+
+/// Removes a folder and everything in it. Best effort: leftovers are hidden
+/// and the next run of the job removes them, so failures are only logged.
+async fn remove_tree(location: &Location) {
+    if let Some(dir) = location.local_path() {
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            log::warn!("could not remove {}: {e}", dir.display());
+        }
+        return;
+    }
+    let result = async {
+        let store = location.store()?;
+        let keys: Vec<_> = store.list(Some(&location.prefix())).map_ok(|m| m.location).try_collect().await?;
+        for key in keys {
+            store.delete(&key).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    if let Err(e) = result.await {
+        log::warn!("could not remove {location}: {e}");
+    }
+}
+
+/// Local disks: no empty staging folders stay behind.
+fn tidy(root: &Location, job: &str) {
+    if let Some(staging) = root.join(STAGING_DIR).local_path() {
+        let _ = std::fs::remove_dir(staging.join(job));
+        let _ = std::fs::remove_dir(&staging);
+    }
+}
+
+async fn list_relative(location: &Location) -> Result<Vec<String>> {
+    let prefix = location.prefix();
+    Ok(location.store()?.list(Some(&prefix)).map_ok(|m| relative_key(&prefix, &m.location)).try_collect().await?)
+}
+
+/// Files and bytes at a location (a folder, or a single file).
+pub async fn usage(location: &Location) -> Result<(usize, u64)> {
+    let store = location.store()?;
+    let metas: Vec<_> = store.list(Some(&location.prefix())).try_collect().await?;
+    Ok((metas.len(), metas.iter().map(|m| m.size).sum()))
+}
+
+/// Writes `df` as Parquet under `location`; an empty result still leaves one
+/// file with every column, so the table stays readable with its schema.
+async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[String]) -> Result<u64> {
+    let schema = df.schema().as_arrow().clone();
+    let options = DataFrameWriteOptions::new().with_partition_by(partition_by.to_vec());
+    let batches = df.write_parquet(location.as_str(), options, None).await?;
+    let rows = batches
+        .iter()
+        .filter_map(|b| b.column_by_name("count"))
+        .map(|c| c.as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
+        .sum();
+    if rows == 0 && usage(location).await?.0 == 0 {
+        let encode = |e| Error::io(format!("cannot encode an empty table: {e}"));
+        let writer = datafusion::parquet::arrow::ArrowWriter::try_new(Vec::new(), Arc::new(schema), None).map_err(encode)?;
+        let url = location.file_url("part-00000.parquet");
+        location.store()?.put(&key_of(&url), PutPayload::from(writer.into_inner().map_err(encode)?)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+    }
+    Ok(rows)
+}
+
+/// A name no other run in this or another process will pick.
+fn new_run_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now();
+    format!("{}-{}-{}", now.format("%Y%m%dT%H%M%S%.6f"), std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Every name or prefix that becomes a path under an output root goes through
+/// here: relative, no empty, `.` or `..` segments, nothing hidden.
+pub fn check_path(what: &str, path: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::usage(format!("{what} `{path}`: {why}")));
+    if path.is_empty() {
+        return bad("is empty");
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains("://") {
+        return bad("must be a relative path under the output root");
+    }
+    for segment in path.trim_end_matches('/').split('/') {
+        match segment {
+            "" => return bad("has an empty path segment"),
+            "." | ".." => return bad("may not contain `.` or `..` segments"),
+            s if s.starts_with('.') => return bad("may not name hidden files or folders (starting with `.`)"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! What a running job works with: its session, the shared flags, progress
+//! output and its output transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::prelude::SessionContext;
+use fletch_engine::outputs::Outputs;
+use fletch_engine::params::{Params, parse_date};
+use fletch_engine::progress::Progress;
+use fletch_engine::session::Mode;
+use fletch_engine::{Error, Location, Result};
+use object_store::ObjectStoreExt;
+
+/// The flags every job shares, validated.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub data_root: Location,
+    pub output_root: Location,
+    pub date: NaiveDate,
+    pub seed: u64,
+    pub mode: Mode,
+    pub quiet: bool,
+}
+
+impl RunOptions {
+    /// The one place run options are made: `flag(name)` gives the value of
+    /// each flag of `COMMON_PARAMS` (`data-root`, `output-root`, `date`,
+    /// `seed`, `scheduler`) when given.
+    pub fn from_flags(flag: impl Fn(&str) -> Option<String>, quiet: bool) -> Result<Self> {
+        let required = |name: &str| flag(name).ok_or_else(|| Error::usage(format!("missing --{name}")));
+        let date = match flag("date") {
+            None => chrono::Utc::now().date_naive(),
+            Some(d) => parse_date(&d).ok_or_else(|| Error::usage(format!("--date: expected YYYYMMDD, got `{d}`")))?,
+        };
+        let seed = match flag("seed") {
+            None => 42,
+            Some(s) => s.parse().map_err(|_| Error::usage(format!("--seed: expected a non-negative integer, got `{s}`")))?,
+        };
+        Ok(Self {
+            data_root: Location::parse("--data-root", &required("data-root")?)?,
+            output_root: Location::parse("--output-root", &required("output-root")?)?,
+            date,
+            seed,
+            mode: Mode::from_scheduler(flag("scheduler").as_deref()),
+            quiet,
+        })
+    }
+}
+
+/// What a running job works with.
+pub struct RunContext {
+    pub ctx: SessionContext,
+    pub opts: RunOptions,
+    pub progress: Progress,
+    /// Everything the run writes, committed by the framework when the job succeeds.
+    pub outputs: Outputs,
+    pub(super) output_folders: BTreeMap<&'static str, String>,
+}
+
+impl RunContext {
+    pub(super) fn new(ctx: SessionContext, opts: RunOptions, outputs: Outputs) -> Self {
+        let progress = Progress::new(opts.quiet);
+        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new() }
+    }
+
+    /// `YYYYMMDD`, as dated output copies and `submission_date_s3` spell it.
+    pub fn date_compact(&self) -> String {
+        self.opts.date.format("%Y%m%d").to_string()
+    }
+
+    /// `$date` (a DATE) and `$seed` (BIGINT), which every SQL step may use.
+    pub fn base_params(&self) -> Params {
+        let mut p = Params::default();
+        p.set_date("date", self.opts.date);
+        p.set_int("seed", self.opts.seed as i64);
+        p
+    }
+
+    /// Reads and parses a JSON input given as a path (relative to the current
+    /// directory) or URL; `what` names it in errors. Returns the absolute URL too.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(&self, what: &str, location: &str) -> Result<(String, T)> {
+        let (url, bytes) = self.read_bytes(what, location).await?;
+        let value = serde_json::from_slice(&bytes).map_err(|e| Error::input(format!("{what} {url}: {e}")))?;
+        Ok((url, value))
+    }
+
+    /// Reads a file given as a path (relative to the current directory) or
+    /// URL; `what` names it in errors. Returns the absolute URL too.
+    pub async fn read_bytes(&self, what: &str, location: &str) -> Result<(String, bytes::Bytes)> {
+        let url = ListingTableUrl::parse(location).map_err(|e| Error::usage(format!("{what}: {location}: {e}")))?;
+        let store = self.ctx.runtime_env().object_store(url.object_store())?;
+        match store.get(url.prefix()).await {
+            Ok(got) => Ok((url.to_string(), got.bytes().await?)),
+            Err(e) => Err(Error::input(format!("{what} {url}: cannot read: {e}"))),
+        }
+    }
+
+    /// Stages `value` as the JSON file `<output-root>/<path>`.
+    pub async fn stage_json(&mut self, path: &str, value: &serde_json::Value) -> Result<()> {
+        let body = serde_json::to_vec(value).map_err(|e| Error::io(format!("cannot encode {path}: {e}")))?;
+        self.outputs.stage_file(path, body).await
+    }
+}

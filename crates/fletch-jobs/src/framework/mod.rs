@@ -1,0 +1,54 @@
+//! The job model: a job declares itself ([`JobSpec`]), its SQL steps
+//! ([`sql_steps!`](crate::sql_steps)) and inputs ([`Input`]); [`run`] gives
+//! it a session and one output transaction, and commits what it staged when
+//! it succeeds or discards it when it fails.
+
+mod args;
+mod context;
+mod spec;
+mod steps;
+
+use async_trait::async_trait;
+use fletch_engine::outputs::{Outputs, Written};
+use fletch_engine::session;
+use fletch_engine::Result;
+
+pub use args::JobArgs;
+pub use context::{RunContext, RunOptions};
+pub use spec::{COMMON_PARAMS, JobSpec, OutputFormat, OutputSpec, ParamSpec};
+pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep};
+
+#[async_trait]
+pub trait Job: Sync {
+    fn spec(&self) -> &'static JobSpec;
+
+    /// Runs the job, staging its outputs in `rc.outputs`.
+    async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()>;
+
+    /// Runs of one name exclude each other on an output root (the lease's name).
+    fn lease_name(&self, _args: &JobArgs) -> String {
+        self.spec().name.to_string()
+    }
+}
+
+/// Runs `job` with one output transaction: what it staged is committed when
+/// it succeeds and discarded when it fails.
+pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Vec<Written>> {
+    let ctx = session::connect(&opts.mode).await?;
+    let outputs = Outputs::begin(&opts.output_root, &job.lease_name(args)).await?;
+    let mut rc = RunContext::new(ctx, opts, outputs);
+    let result = job.run(&mut rc, args).await;
+    let RunContext { outputs, progress, .. } = rc;
+    match result {
+        Ok(()) => {
+            let step = progress.step("commit outputs");
+            let written = outputs.commit().await?;
+            step.done_counting(written.len() as u64, "outputs");
+            Ok(written)
+        }
+        Err(e) => {
+            outputs.discard().await;
+            Err(e)
+        }
+    }
+}

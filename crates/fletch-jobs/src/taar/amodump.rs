@@ -1,0 +1,163 @@
+//! `taar-amodump`: crawls the AMO v3 API into `extended_addons_database.json`,
+//! a port of mozetl's `taar_amodump` (docs/jobs/taar-amo.md). Network-bound
+//! and small (thousands of records), so it runs on the driver.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fletch_engine::params::ParamType;
+use fletch_engine::{Error, Result};
+use futures::{StreamExt, TryStreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
+
+use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
+use crate::http::{Failure, with_retries};
+
+/// Escape everything in a guid but unreserved characters (the original did not escape at all).
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+pub struct AmoDump;
+
+const SPEC: JobSpec = JobSpec {
+    name: "taar-amodump",
+    summary: "TAAR: dump AMO's extensions, with each one's first creation date",
+    params: &[
+        ParamSpec::new("amo-url", ParamType::String, "AMO server").default("https://addons.mozilla.org"),
+        ParamSpec::new("workers", ParamType::Int, "requests in flight at once").default("8"),
+        ParamSpec::new("timeout-secs", ParamType::Int, "timeout of one request").default("10"),
+        ParamSpec::new("retries", ParamType::Int, "retries of a request that failed transiently (timeout, connection, 429, 5xx), with backoff").default("3"),
+        ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default(super::ADDON_RECOMMENDER),
+    ],
+    outputs: &[OutputSpec {
+        path: "<prefix>extended_addons_database.json",
+        format: OutputFormat::Json,
+        about: "{guid: AMO search record + first_create_date}",
+    }],
+};
+
+#[async_trait]
+impl Job for AmoDump {
+    fn spec(&self) -> &'static JobSpec {
+        &SPEC
+    }
+
+    async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
+        let workers = args.int_in("workers", 1..=256)? as usize;
+        let timeout = args.int_in("timeout-secs", 1..=3600)? as u64;
+        let retries = args.int_in("retries", 0..=20)? as u32;
+        let base = args.string("amo-url").unwrap_or_default().trim_end_matches('/').to_string();
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(Error::usage(format!("--amo-url: expected an http(s) URL, got `{base}`")));
+        }
+        let http = Http {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(timeout))
+                .build()
+                .map_err(|e| Error::io(format!("HTTP client: {e}")))?,
+            retries,
+        };
+
+        let search = format!("{base}/api/v3/addons/search/?app=firefox&sort=created&type=extension");
+        let pages = http.get(&search).await?["page_count"]
+            .as_u64()
+            .ok_or_else(|| Error::input(format!("{search}: no page_count in the response")))?;
+        let step = rc.progress.step(&format!("fetch {pages} search pages"));
+        let mut fetched: Vec<(u64, Value)> = futures::stream::iter(1..=pages)
+            .map(|p| {
+                let (http, url) = (&http, format!("{search}&page={p}"));
+                async move { Ok::<_, Error>((p, http.get(&url).await?)) }
+            })
+            .buffer_unordered(workers)
+            .inspect_ok(counter(rc, "search pages", pages))
+            .try_collect()
+            .await?;
+        fetched.sort_by_key(|(p, _)| *p);
+        let mut records = Map::new();
+        for (_, page) in fetched {
+            for record in page["results"].as_array().into_iter().flatten() {
+                if let Some(guid) = record["guid"].as_str() {
+                    records.insert(guid.to_string(), record.clone());
+                }
+            }
+        }
+        step.done_counting(records.len() as u64, "add-ons");
+
+        let step = rc.progress.step(&format!("fetch versions of {} add-ons", records.len()));
+        let created: Vec<(String, Option<String>)> = futures::stream::iter(records.keys().cloned())
+            .map(|guid| {
+                let http = &http;
+                let url = format!("{base}/api/v3/addons/addon/{}/versions/", utf8_percent_encode(&guid, PATH_SEGMENT));
+                async move { Ok::<_, Error>((guid, first_created(http, &url).await?)) }
+            })
+            .buffer_unordered(workers)
+            .inspect_ok(counter(rc, "add-ons' versions", records.len() as u64))
+            .try_collect()
+            .await?;
+        let mut undated = 0;
+        for (guid, date) in created {
+            match date {
+                Some(d) => {
+                    records[&guid]["first_create_date"] = Value::String(d);
+                }
+                None => {
+                    records.remove(&guid);
+                    undated += 1;
+                }
+            }
+        }
+        if undated > 0 {
+            log::warn!("{undated} add-ons without a version file date were left out, as the original did");
+        }
+        step.done_counting(records.len() as u64, "add-ons");
+        super::stage_dated_json(rc, &args.string("prefix").unwrap_or_default(), "extended_addons_database", &Value::Object(records)).await
+    }
+}
+
+/// A progress line every tenth of `total` items: "<what> 40/80".
+fn counter<'a, T>(rc: &'a RunContext, what: &'a str, total: u64) -> impl FnMut(&T) + 'a {
+    let mut done = 0u64;
+    let every = (total / 10).max(1);
+    move |_| {
+        done += 1;
+        if done.is_multiple_of(every) || done == total {
+            rc.progress.note(&format!("{what} {done}/{total}"));
+        }
+    }
+}
+
+struct Http {
+    client: reqwest::Client,
+    retries: u32,
+}
+
+impl Http {
+    /// GETs JSON, retrying transient failures; the last failure fails the job with its URL.
+    async fn get(&self, url: &str) -> Result<Value> {
+        let attempt = || async {
+            let response = self.client.get(url).send().await.map_err(|e| Failure::of_request(&e))?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            if !status.is_success() {
+                return Err(Failure::of_status(status, &headers, ""));
+            }
+            let body = response.bytes().await.map_err(|e| Failure::of_request(&e))?;
+            serde_json::from_slice(&body).map_err(|e| Failure::permanent(format!("not JSON: {e}")))
+        };
+        with_retries(self.retries, url, attempt)
+            .await
+            .map_err(|(f, attempts)| Error::io(format!("AMO request failed after {attempts} attempts: {url}: {}", f.message)))
+    }
+}
+
+/// The oldest version's first file's `created`: versions are listed newest
+/// first, so it is the last entry of the last page.
+async fn first_created(http: &Http, url: &str) -> Result<Option<String>> {
+    let first = http.get(url).await?;
+    let pages = first["page_count"].as_u64().unwrap_or(1);
+    let last = if pages > 1 { http.get(&format!("{url}?page={pages}")).await? } else { first };
+    Ok(last["results"]
+        .as_array()
+        .and_then(|r| r.last())
+        .and_then(|v| v["files"][0]["created"].as_str())
+        .map(str::to_string))
+}
