@@ -51,8 +51,10 @@ JOBS = {
             "lookalike_trainready": ["did"],
         },
         "json": [],
-        "stages": {"keywords": ["lookalike_keywords"], "clean": ["lookalike_persona", "lookalike_showlog", "lookalike_clicklog", "dropped log rows"],
-                   "logs": ["lookalike_logs"], "trainready": ["lookalike_trainready"], "tfrecords": ["lookalike_tfrecords"]},
+        "stages": {"keywords": ["repeated_apps", "lookalike_keywords", "keyword_report"],
+                   "clean": ["lookalike_persona", "persona_report", "effective_apps", "lookalike_showlog", "lookalike_clicklog", "log_outcomes"],
+                   "logs": ["lookalike_logs", "rejected_times"], "trainready": ["lookalike_trainready"],
+                   "tfrecords": ["trainready_buckets", "lookalike_tfrecords"]},
     },
     "taar-locale": {
         "datasets": ["clients-daily", "amo"],
@@ -94,7 +96,7 @@ JOBS = {
         "json_shape": ["donors.json", "lr_curves.json"],
         "clusters": {"taar_similarity_clusters": ("client_id", "prediction")},
         "stages": {"select": ["clients"], "cluster": ["summarise clients", "k-means*"],
-                   "donors_curves": ["donors", "pair and score donors, estimate densities"]},
+                   "donors_curves": ["donors", "donor_rows", "lr_curves"]},
     },
 }
 

@@ -9,10 +9,13 @@
 # FLETCH_CLUSTER_DIR holds pids, logs and shuffle files (default /tmp/fletch-cluster);
 # FLETCH_SCHEDULER_PORT sets the scheduler port (default 50050); executor i uses
 # ports P+2i (Flight) and P+2i+1 (gRPC), P = FLETCH_EXECUTOR_PORT (default 50100).
+# FLETCH_ALLOWED_ROOTS lists the local folders SQL on the cluster may use
+# (comma-separated; default the current directory and /tmp).
 set -euo pipefail
 dir="${FLETCH_CLUSTER_DIR:-/tmp/fletch-cluster}"
 port="${FLETCH_SCHEDULER_PORT:-50050}"
 executor_port="${FLETCH_EXECUTOR_PORT:-50100}"
+allowed="${FLETCH_ALLOWED_ROOTS:-$PWD,/tmp}"
 bin="${FLETCH_BIN:-$(command -v fletch || echo "$(dirname "$0")/../target/debug/fletch")}"
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -29,7 +32,7 @@ start() {
   [ -x "$bin" ] || { echo "no fletch binary at $bin (build with cargo build, or set FLETCH_BIN)" >&2; exit 1; }
   mkdir -p "$dir"
   if running "$dir/scheduler.pid"; then echo "already running (deploy/local-cluster.sh stop first)" >&2; exit 1; fi
-  "$bin" scheduler --bind "127.0.0.1:$port" "${flight_sql[@]}" >"$dir/scheduler.log" 2>&1 &
+  "$bin" scheduler --bind "127.0.0.1:$port" --allowed-roots "$allowed" "${flight_sql[@]}" >"$dir/scheduler.log" 2>&1 &
   echo $! >"$dir/scheduler.pid"
   for _ in $(seq 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -37,7 +40,7 @@ start() {
   done
   for i in $(seq 0 $((n - 1))); do
     "$bin" executor --scheduler "127.0.0.1:$port" --bind "127.0.0.1:$((executor_port + 2 * i))" \
-      --work-dir "$dir/executor$i" >"$dir/executor$i.log" 2>&1 &
+      --allowed-roots "$allowed" --work-dir "$dir/executor$i" >"$dir/executor$i.log" 2>&1 &
     echo $! >"$dir/executor$i.pid"
   done
   for _ in $(seq 100); do

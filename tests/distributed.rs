@@ -65,7 +65,7 @@ fn cluster_matches_embedded() {
     }
     // A fletch table function: its provider crosses to the scheduler through
     // fletch's codec; the rows it reads travel to the executors in the plan.
-    let whitelist = tmp.path().join("whitelist.json");
+    let whitelist = data.join("whitelist.json");
     std::fs::write(&whitelist, r#"["addon-3", "addon-14", "not-installed", "addon-0"]"#).unwrap();
     let joined = format!(
         "SELECT w.position, w.value, count(a.id) AS installs FROM json_list('{}') AS w \
@@ -84,7 +84,8 @@ fn cluster_matches_embedded() {
     assert_eq!(limited.lines().count(), 8, "LIMIT 7 plus header:\n{limited}");
 
     // COPY ... TO Parquet runs on the executors; read both copies back embedded.
-    let copies = tmp.path().join("copies");
+    // Under the data root: the only local folder `fletch sql` may write here.
+    let copies = data.join("copies");
     for (mode, scheduler) in [("cluster", remote), ("embedded", None)] {
         let target = copies.join(mode);
         let copy = format!(

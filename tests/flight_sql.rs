@@ -31,7 +31,7 @@ fn notebook_queries_over_flight_sql() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, out) = outputs(tmp.path());
     let profiles = out.join("taar/profiles");
-    let cluster = Cluster::start_with(&tmp.path().join("cluster"), 2, &[], &["--flight-sql"]);
+    let cluster = Cluster::start_with(&tmp.path().join("cluster"), 2, &[], &["--flight-sql"], &[]);
     let uri = format!("grpc://{}", cluster.scheduler);
 
     let queries = [

@@ -159,19 +159,26 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(dir: &Path, executors: usize, env: &[(&str, &str)]) -> Cluster {
-        Cluster::start_with(dir, executors, env, &[])
+        Cluster::start_with(dir, executors, env, &[], &[])
     }
 
-    /// A cluster whose scheduler also gets `scheduler_flags` (e.g. `--flight-sql`).
-    pub fn start_with(dir: &Path, executors: usize, env: &[(&str, &str)], scheduler_flags: &[&str]) -> Cluster {
+    /// A cluster whose scheduler and executors also get `scheduler_flags`
+    /// (e.g. `--flight-sql`) and `executor_flags`. Its SQL may use the local
+    /// folder `dir` is in (the test's temporary folder).
+    pub fn start_with(dir: &Path, executors: usize, env: &[(&str, &str)], scheduler_flags: &[&str], executor_flags: &[&str]) -> Cluster {
         std::fs::create_dir_all(dir).unwrap();
+        let allowed = dir.parent().unwrap().to_str().unwrap().to_string();
         let mut procs = Processes { children: Vec::new() };
         let port = free_port(false);
         let scheduler = format!("127.0.0.1:{port}");
         let scheduler_log = dir.join("scheduler.log");
         procs.spawn(
             "scheduler",
-            Command::new(fletch_bin()).args(["scheduler", "--bind", &scheduler]).args(scheduler_flags).envs(env.iter().copied()).env("RUST_LOG", "info"),
+            Command::new(fletch_bin())
+                .args(["scheduler", "--bind", &scheduler, "--allowed-roots", &allowed])
+                .args(scheduler_flags)
+                .envs(env.iter().copied())
+                .env("RUST_LOG", "info"),
             &scheduler_log,
         );
         wait_for("scheduler", Duration::from_secs(30), || TcpStream::connect(&scheduler).is_ok(), std::slice::from_ref(&scheduler_log));
@@ -183,8 +190,9 @@ impl Cluster {
             procs.spawn(
                 &format!("executor{i}"),
                 Command::new(fletch_bin())
-                    .args(["executor", "--scheduler", &scheduler, "--bind", &bind, "--concurrent-tasks", "2", "--work-dir"])
+                    .args(["executor", "--scheduler", &scheduler, "--bind", &bind, "--concurrent-tasks", "2", "--allowed-roots", &allowed, "--work-dir"])
                     .arg(&work)
+                    .args(executor_flags)
                     .envs(env.iter().copied())
                     .env("RUST_LOG", "info"),
                 &log,

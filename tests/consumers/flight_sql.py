@@ -3,6 +3,10 @@ driver a notebook would use (adbc-driver-flightsql), and prints what came back.
 
 usage: flight_sql.py URI REQUEST_JSON
 
+With FLIGHT_SQL_TOKEN set, the connection authenticates as a notebook's
+would: the Flight handshake with the scheduler's token (its --auth-token-file)
+as the password.
+
 REQUEST_JSON is {"setup": [sql], "queries": {name: sql}, "failing": {name: sql}}.
 Setup statements (DDL) run first on one connection. Prints JSON:
 {"tables": [table names from the catalog],
@@ -11,6 +15,7 @@ Setup statements (DDL) run first on one connection. Prints JSON:
 """
 
 import json
+import os
 import sys
 
 import adbc_driver_flightsql.dbapi as flightsql
@@ -28,7 +33,9 @@ def table_names(conn):
 
 def main(uri, request):
     out = {"results": {}, "errors": {}}
-    with flightsql.connect(uri, autocommit=True) as conn:
+    token = os.environ.get("FLIGHT_SQL_TOKEN")
+    db_kwargs = {"username": "notebook", "password": token} if token else {}
+    with flightsql.connect(uri, db_kwargs=db_kwargs, autocommit=True) as conn:
         with conn.cursor() as cur:
             for sql in request.get("setup", []):
                 cur.execute(sql)

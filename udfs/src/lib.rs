@@ -77,7 +77,7 @@ pub fn register_all(state: &mut SessionState) -> Result<()> {
         }
     }
     for f in table_functions() {
-        if state.table_functions().contains_key(f.name) {
+        if state.table_functions().get(f.name).is_some_and(|old| !Arc::ptr_eq(old.function(), &f.func)) {
             replaced(f.name);
         }
         state.register_udtf(f.name, f.func);
@@ -119,5 +119,6 @@ mod tests {
         register_all(&mut state).unwrap();
         assert_eq!(state.scalar_functions().len(), before);
         assert!(Arc::ptr_eq(&state.scalar_functions()["did_bucket"], &lookalike::did_bucket()));
+        assert!(Arc::ptr_eq(state.table_functions()["json_list"].function(), &text::json_list_def().func));
     }
 }

@@ -20,8 +20,9 @@ pub struct Cli {
 pub enum Cmd {
     /// Run a Ballista scheduler with every fletch function.
     Scheduler {
-        /// Address for gRPC, REST and (with --flight-sql) Flight SQL.
-        #[arg(long, default_value = "0.0.0.0:50050")]
+        /// Address for the scheduler's gRPC service and (with --flight-sql)
+        /// Flight SQL. Loopback by default: bind other interfaces explicitly.
+        #[arg(long, default_value = "127.0.0.1:50050")]
         bind: SocketAddr,
         /// Host name executors and clients reach this scheduler by (default: the bind IP).
         #[arg(long)]
@@ -29,14 +30,26 @@ pub enum Cmd {
         /// Serve Arrow Flight SQL on the same port, for SQL notebooks.
         #[arg(long)]
         flight_sql: bool,
+        /// Seconds without a heartbeat after which an executor counts as lost
+        /// and its tasks run again on the others (executors beat every 5 s).
+        #[arg(long, default_value_t = 30)]
+        executor_timeout: u64,
+        /// A file holding a token every client and executor must present;
+        /// without it, anyone who reaches the port can run SQL.
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
+        /// Comma-separated local folders SQL may read and write (none by default).
+        #[arg(long, default_value = "")]
+        allowed_roots: String,
     },
     /// Run a Ballista executor with every fletch function.
     Executor {
         /// The scheduler's HOST:PORT.
         #[arg(long)]
         scheduler: String,
-        /// Arrow Flight address; the executor's gRPC service takes the next port.
-        #[arg(long, default_value = "0.0.0.0:50051")]
+        /// Arrow Flight address; the executor's gRPC service takes the next
+        /// port. Loopback by default: bind other interfaces explicitly.
+        #[arg(long, default_value = "127.0.0.1:50051")]
         bind: SocketAddr,
         /// Host name the scheduler and other executors reach this executor by.
         #[arg(long)]
@@ -47,6 +60,12 @@ pub enum Cmd {
         /// Concurrent task slots (0: one per core).
         #[arg(long, default_value_t = 0)]
         concurrent_tasks: usize,
+        /// A file holding the scheduler's token (its --auth-token-file).
+        #[arg(long)]
+        auth_token_file: Option<PathBuf>,
+        /// Comma-separated local folders SQL may read and write (none by default).
+        #[arg(long, default_value = "")]
+        allowed_roots: String,
     },
     /// Run SQL with every fletch function: -f FILE, -c SQL, or interactively.
     Sql(SqlArgs),
@@ -100,6 +119,15 @@ pub struct SqlArgs {
     /// Run on the Ballista scheduler at HOST:PORT instead of embedded.
     #[arg(long)]
     pub scheduler: Option<String>,
+    /// File holding the scheduler's token (its --auth-token-file).
+    #[arg(long)]
+    pub auth_token_file: Option<String>,
+    /// Seconds to wait for an executor to register with the scheduler.
+    #[arg(long)]
+    pub executor_wait: Option<u64>,
+    /// Seconds a cluster job may complete no stage before it is cancelled.
+    #[arg(long)]
+    pub stall_timeout: Option<u64>,
     /// SQL file(s) to run, statements separated by `;`.
     #[arg(short, long = "file")]
     pub file: Vec<PathBuf>,
@@ -109,6 +137,9 @@ pub struct SqlArgs {
     /// Register every Parquet table folder under this root first.
     #[arg(long)]
     pub data_root: Option<String>,
+    /// Comma-separated local folders SQL may read and write besides --data-root.
+    #[arg(long, default_value = "")]
+    pub allowed_roots: String,
     /// Parameter NAME=VALUE or NAME:TYPE=VALUE, used as $NAME.
     #[arg(long)]
     pub param: Vec<String>,

@@ -9,8 +9,9 @@ mod sql_cmd;
 use std::io::Write;
 
 use clap::Parser;
+use fletch_engine::auth::Token;
 use fletch_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
-use fletch_engine::{Error, Result};
+use fletch_engine::{Error, Location, Result};
 
 use args::{Cli, Cmd};
 
@@ -36,13 +37,46 @@ fn main() {
         .thread_stack_size(32 * 1024 * 1024)
         .build()
         .expect("tokio runtime");
-    if let Err(e) = runtime.block_on(dispatch(cli)) {
-        // A reader that closed our stdout wanted no more: no message, exit 0.
-        if e.exit_code() != 0 {
-            eprintln!("error: {e}");
+    let stoppable = !matches!(cli.cmd, Cmd::Scheduler { .. } | Cmd::Executor { .. });
+    let code = runtime.block_on(async {
+        tokio::select! {
+            result = dispatch(cli) => match result {
+                Ok(()) => 0,
+                // A reader that closed our stdout wanted no more: no message, exit 0.
+                Err(e) => {
+                    if e.exit_code() != 0 {
+                        eprintln!("error: {e}");
+                    }
+                    e.exit_code()
+                }
+            },
+            // The scheduler and executor shut down on signals themselves.
+            code = stopped(), if stoppable => {
+                // The command's future is dropped: what it staged is removed.
+                fletch_engine::remote::cancel_running_jobs().await;
+                eprintln!("stopped by a signal; running cluster jobs cancelled, staged outputs removed");
+                code
+            }
         }
-        std::process::exit(e.exit_code());
+    });
+    std::process::exit(code);
+}
+
+/// Waits for SIGINT (exit code 130) or SIGTERM (143).
+async fn stopped() -> i32 {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => 130,
+        _ = term.recv() => 143,
     }
+}
+
+/// Confines what SQL of this process may read and write on local disks to
+/// `roots` and the comma-separated `--allowed-roots` (docs/operations.md).
+pub fn confine(roots: &[&Location], allowed_roots: &str) -> Result<()> {
+    let extra = Location::parse_list("--allowed-roots", allowed_roots)?;
+    fletch_engine::stores::confine_local_files(roots.iter().copied().chain(&extra).filter_map(Location::local_path).collect());
+    Ok(())
 }
 
 /// A line on stdout; a closed pipe is [`Error::Stdout`], which exits quietly.
@@ -65,8 +99,10 @@ async fn gen_cmd(
         Some(d) => fletch_engine::params::parse_date(d)
             .ok_or_else(|| Error::usage(format!("--start-date: expected YYYYMMDD, got `{d}`")))?,
     };
+    let output_root = fletch_engine::Location::parse("--output-root", output_root)?;
+    confine(&[&output_root], "")?;
     let opts = fletch_datagen::GenOptions {
-        output_root: fletch_engine::Location::parse("--output-root", output_root)?,
+        output_root,
         scale,
         seed,
         start_date,
@@ -84,11 +120,21 @@ async fn gen_cmd(
 async fn dispatch(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
     match cli.cmd {
-        Cmd::Scheduler { bind, external_host, flight_sql } => {
-            cluster::run_scheduler(SchedulerOptions { bind, external_host, flight_sql }).await
+        Cmd::Scheduler { bind, external_host, flight_sql, executor_timeout, auth_token_file, allowed_roots } => {
+            confine(&[], &allowed_roots)?;
+            if executor_timeout < 2 * cluster::HEARTBEAT_SECONDS {
+                return Err(Error::usage(format!(
+                    "--executor-timeout: expected at least {} seconds (two heartbeats)",
+                    2 * cluster::HEARTBEAT_SECONDS
+                )));
+            }
+            let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
+            cluster::run_scheduler(SchedulerOptions { bind, external_host, flight_sql, executor_timeout_seconds: executor_timeout, token }).await
         }
-        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks } => {
-            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks }).await
+        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks, auth_token_file, allowed_roots } => {
+            confine(&[], &allowed_roots)?;
+            let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
+            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, token }).await
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
@@ -98,6 +144,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Jobs => say(jobs_cmd::listing().trim_end()),
         Cmd::Functions => say(fletch_udfs::docs::markdown().trim_end()),
         Cmd::Quickstart { dir } => {
+            confine(&[], &dir.display().to_string())?;
             let runs = quickstart::run(&dir, quiet).await?;
             say(&format!("quickstart finished; sample data and outputs are under {}", dir.display()))?;
             for run in runs {
@@ -110,6 +157,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Cmd::Repair { output_root } => {
             let root = fletch_engine::Location::parse("--output-root", &output_root)?;
+            confine(&[&root], "")?;
             for line in fletch_engine::outputs::repair(&root).await? {
                 say(&line)?;
             }

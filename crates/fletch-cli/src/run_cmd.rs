@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, Command};
 use fletch_engine::outputs::Written;
+use fletch_engine::params::ParamType;
 use fletch_engine::progress::{Progress, fmt_duration, group_thousands};
 use fletch_engine::session::Mode;
 use fletch_engine::{Error, Result};
@@ -15,6 +16,11 @@ use crate::say;
 
 fn flag(spec: &ParamSpec) -> Arg {
     let arg = Arg::new(spec.name).long(spec.name).value_name(spec.ty.name().to_uppercase()).allow_negative_numbers(true).help(spec.help);
+    // A bare boolean flag means true (`--allow-empty`); `--allow-empty false` still works.
+    let arg = match spec.ty {
+        ParamType::Bool => arg.num_args(0..=1).default_missing_value("true"),
+        _ => arg,
+    };
     if spec.repeated { arg.action(ArgAction::Append) } else { arg.action(ArgAction::Set) }
 }
 
@@ -53,11 +59,12 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
         }
     }
     let args = JobArgs::parse(job.spec().params, &raw)?;
+    fletch_engine::stores::confine_local_files(opts.local_roots());
 
     let progress = Progress::new(quiet);
     let mode = match &opts.mode {
         Mode::Embedded => "embedded".to_string(),
-        Mode::Cluster(addr) => format!("cluster {addr}"),
+        Mode::Cluster(cluster) => format!("cluster {}", cluster.scheduler),
     };
     progress.note(&format!("{name}: {} on {mode}", opts.date.format("%Y-%m-%d")));
     let outputs = framework::run(job, opts, &args).await?;

@@ -13,6 +13,7 @@ use datafusion::prelude::SessionContext;
 use fletch_engine::params::Params;
 use fletch_engine::progress::Progress;
 use fletch_engine::script::Script;
+use fletch_engine::remote::{self, Cluster};
 use fletch_engine::session::{self, Mode};
 use fletch_engine::{Error, Location, Result, catalog};
 
@@ -23,10 +24,19 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
     for p in &args.param {
         params.set_assignment(p)?;
     }
-    let ctx = session::connect(&Mode::from_scheduler(args.scheduler.as_deref())).await?;
-    if let Some(root) = &args.data_root {
-        let root = Location::parse("--data-root", root)?;
-        for t in catalog::register_all_inputs(&ctx, &root).await? {
+    let flag = |name: &str| match name {
+        "scheduler" => args.scheduler.clone(),
+        "auth-token-file" => args.auth_token_file.clone(),
+        "executor-wait" => args.executor_wait.map(|s| s.to_string()),
+        "stall-timeout" => args.stall_timeout.map(|s| s.to_string()),
+        _ => None,
+    };
+    let mode = Cluster::from_flags(&flag)?.map_or(Mode::Embedded, Mode::Cluster);
+    let data_root = args.data_root.as_deref().map(|r| Location::parse("--data-root", r)).transpose()?;
+    crate::confine(&data_root.iter().collect::<Vec<_>>(), &args.allowed_roots)?;
+    let ctx = session::connect(&mode).await?;
+    if let Some(root) = &data_root {
+        for t in catalog::register_all_inputs(&ctx, root).await? {
             if !quiet {
                 eprintln!("table {} ({} files under {})", t.name, t.files, t.location);
             }
@@ -59,7 +69,7 @@ impl Shell {
         let script = Script::parse(source, sql)?;
         for i in 0..script.len() {
             let step = self.progress.step(&format!("{source} statement {}", i + 1));
-            let batches = script.statement(&self.ctx, i, &self.params).await?.collect().await?;
+            let batches = remote::collect(script.statement(&self.ctx, i, &self.params).await?).await?;
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
             print_batches(&batches, self.format)?;
             step.done(Some(rows as u64));

@@ -9,52 +9,55 @@ use ballista_core::config::TaskSchedulingPolicy;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::{create_scheduler, start_server};
+use ballista_scheduler::scheduler_process::create_scheduler;
 
-use crate::codec;
+use crate::auth::Token;
 use crate::error::{Error, Result};
-use crate::session::{executor_registry, runtime_env, session_state};
+use crate::{codec, server};
+use crate::session::{cluster_config, executor_registry, runtime_env, session_state};
 
 /// Both sides must agree; push-staged is Ballista 55's default, set explicitly.
 const POLICY: TaskSchedulingPolicy = TaskSchedulingPolicy::PushStaged;
+/// Executors report every few seconds, so a lost one is noticed in tens of
+/// seconds (Ballista's defaults, 60 s beats and a 180 s timeout, suit
+/// long-lived services better than batch jobs waiting on its tasks).
+pub const HEARTBEAT_SECONDS: u64 = 5;
 
 pub struct SchedulerOptions {
     pub bind: SocketAddr,
     /// Host name executors and clients use to reach this scheduler.
     pub external_host: Option<String>,
     pub flight_sql: bool,
+    /// An executor silent this long is lost: its tasks run again elsewhere.
+    pub executor_timeout_seconds: u64,
+    /// Required of every client and executor, when set.
+    pub token: Option<Token>,
 }
 
 /// Runs a scheduler until Ctrl-C or SIGTERM.
 pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
-    let mut config = SchedulerConfig {
+    let config = SchedulerConfig {
         bind_host: opts.bind.ip().to_string(),
         bind_port: opts.bind.port(),
         external_host: opts.external_host.unwrap_or_else(|| opts.bind.ip().to_string()),
         scheduling_policy: POLICY,
+        executor_timeout_seconds: opts.executor_timeout_seconds,
+        no_executors_grace_period_seconds: opts.executor_timeout_seconds,
+        expire_dead_executor_interval_seconds: HEARTBEAT_SECONDS,
         ..Default::default()
     }
-    .with_override_session_builder(Arc::new(session_state));
-    config.override_logical_codec = Some(codec::logical_codec());
-    if opts.flight_sql {
-        config = config.with_flight_sql(true);
-    }
+    .with_override_session_builder(Arc::new(session_state))
+    .with_override_config_producer(Arc::new(cluster_config));
+    let config = SchedulerConfig { override_logical_codec: Some(codec::logical_codec()), ..config };
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Error::Cluster(format!("cannot start the scheduler: {e}")))?;
-    log::info!("fletch scheduler listening on {} (flight sql: {})", opts.bind, opts.flight_sql);
     let bind = opts.bind;
-    let stopped = |e: ballista_core::error::BallistaError| Error::Cluster(format!("scheduler on {bind} stopped: {e}"));
-    let server = async {
-        if opts.flight_sql {
-            let scheduler = create_scheduler(cluster, Arc::new(config)).await.map_err(stopped)?;
-            crate::flight_sql::serve(scheduler, bind).await
-        } else {
-            start_server(cluster, bind, Arc::new(config)).await.map_err(stopped)
-        }
-    };
+    let scheduler = create_scheduler(cluster, Arc::new(config))
+        .await
+        .map_err(|e| Error::Cluster(format!("scheduler on {bind}: {e}")))?;
     tokio::select! {
-        r = server => r,
+        r = server::serve(scheduler, bind, opts.flight_sql, opts.token) => r,
         _ = shutdown_signal() => {
             log::info!("scheduler shutting down");
             Ok(())
@@ -71,6 +74,8 @@ pub struct ExecutorOptions {
     pub work_dir: PathBuf,
     /// Task slots; 0 means one per core.
     pub concurrent_tasks: usize,
+    /// The scheduler's token, presented on every call to it.
+    pub token: Option<Token>,
 }
 
 /// Runs an executor until Ctrl-C, SIGTERM or the scheduler stops it.
@@ -101,6 +106,12 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         vcores,
         task_scheduling_policy: POLICY,
         work_dir: Some(opts.work_dir.display().to_string()),
+        executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        override_config_producer: Some(Arc::new(cluster_config)),
+        override_create_grpc_client_endpoint: opts.token.map(|token| {
+            let agent = token.executor_agent();
+            Arc::new(move |endpoint: tonic::transport::Endpoint| endpoint.user_agent(agent.clone()).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)) as _
+        }),
         override_function_registry: Some(executor_registry()?),
         override_runtime_producer: Some(Arc::new(|_| runtime_env())),
         ..Default::default()

@@ -20,6 +20,9 @@ pub enum Error {
     Sql { source: String, error: DataFusionError },
     /// Another run holds the output root's lease for this job: exit 1.
     Busy(String),
+    /// A job on a cluster stopped making progress and was cancelled; running
+    /// its step again is safe (outputs are staged): exit 1.
+    Stalled(String),
     /// Writing results to stdout failed; a reader that closed the pipe
     /// (`fletch sql ... | head`) is no failure: exit 0.
     Stdout(std::io::Error),
@@ -49,7 +52,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) | Error::Busy(m) => f.write_str(m),
+            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) | Error::Busy(m) | Error::Stalled(m) => f.write_str(m),
             // DataFusion wraps errors in layers ("External error: Execution error: ...");
             // the innermost one is the message that helps.
             Error::Engine(e) => write!(f, "{}", e.find_root().to_string().trim()),

@@ -3,18 +3,23 @@
 //! the catalog of input tables, SQL scripts with typed parameters, progress
 //! output and the output transaction.
 
+pub mod auth;
 pub mod batches;
 pub mod catalog;
 pub mod cluster;
 pub mod codec;
+pub mod confined;
 pub mod error;
 pub mod external_tables;
+pub mod faults;
 pub mod flight_sql;
 pub mod location;
 pub mod outputs;
 pub mod params;
 pub mod progress;
+pub mod remote;
 pub mod script;
+pub mod server;
 pub mod session;
 pub mod stores;
 

@@ -45,6 +45,11 @@ impl Location {
         Ok(Self::dir(url))
     }
 
+    /// A comma-separated list of roots (empty: none).
+    pub fn parse_list(what: &str, list: &str) -> Result<Vec<Self>> {
+        list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Self::parse(what, s)).collect()
+    }
+
     fn dir(mut url: Url) -> Self {
         if !url.path().ends_with('/') {
             let p = format!("{}/", url.path());

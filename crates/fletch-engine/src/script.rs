@@ -89,7 +89,7 @@ impl Script {
     /// Runs every statement but the last, and returns the last one planned.
     pub async fn run_to_last(&self, ctx: &SessionContext, params: &Params) -> Result<DataFrame> {
         for i in 0..self.len() - 1 {
-            self.statement(ctx, i, params).await?.collect().await?;
+            crate::remote::collect(self.statement(ctx, i, params).await?).await?;
         }
         self.statement(ctx, self.len() - 1, params).await
     }

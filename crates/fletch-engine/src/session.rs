@@ -3,22 +3,20 @@
 //! registry are all derived from [`session_state`], so the processes of a
 //! cluster can never disagree on which functions or object stores exist.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
 use ballista_core::registry::BallistaFunctionRegistry;
-use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::remote::Cluster;
 use crate::{codec, stores};
-
-/// How long a client waits for a scheduler to answer before giving up.
-pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The runtime every process uses: fletch's object-store registry.
 pub fn runtime_env() -> DfResult<Arc<RuntimeEnv>> {
@@ -41,7 +39,7 @@ pub fn session_state(config: SessionConfig) -> DfResult<SessionState> {
 /// Executors decode tasks with this registry; built from the same state so
 /// it carries DataFusion's nested functions too (Ballista's default lacks them).
 pub fn executor_registry() -> DfResult<Arc<BallistaFunctionRegistry>> {
-    let state = session_state(SessionConfig::new_with_ballista())?;
+    let state = session_state(cluster_config())?;
     Ok(Arc::new(BallistaFunctionRegistry::from(&state)))
 }
 
@@ -62,64 +60,42 @@ fn with_output_settings(config: SessionConfig) -> SessionConfig {
     config.set_str("datafusion.execution.parquet.compression", "snappy")
 }
 
+/// The settings of every session on a cluster (client, scheduler, executors):
+/// Ballista's static planner, because the adaptive one it enables by default
+/// does not recover from a lost executor (apache/datafusion-ballista#1986:
+/// jobs hang with "Can't find active stage to update stage outputs").
+pub fn cluster_config() -> SessionConfig {
+    with_output_settings(SessionConfig::new_with_ballista()).set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+}
+
 /// Where queries run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Mode {
     /// In this process, on DataFusion directly.
     Embedded,
-    /// On a Ballista cluster; the scheduler's `HOST:PORT`.
-    Cluster(String),
+    /// On a Ballista cluster.
+    Cluster(Cluster),
 }
 
-impl Mode {
-    pub fn from_scheduler(scheduler: Option<&str>) -> Self {
-        scheduler.map_or(Mode::Embedded, |s| Mode::Cluster(s.to_string()))
-    }
-}
-
-/// A session for `mode`, with every fletch function registered.
+/// A session for `mode`, with every fletch function registered. On a
+/// cluster it first checks that the scheduler answers and an executor is
+/// registered, and its queries are watched ([`crate::remote`]).
 pub async fn connect(mode: &Mode) -> Result<SessionContext> {
     match mode {
         Mode::Embedded => Ok(SessionContext::new_with_state(session_state(embedded_config())?)),
-        Mode::Cluster(addr) => {
-            check_scheduler(addr).await?;
-            let config = with_output_settings(SessionConfig::new_with_ballista()).with_ballista_logical_extension_codec(codec::logical_codec());
-            let state = session_state(config)?;
-            let ctx = SessionContext::remote_with_state(&format!("df://{addr}"), state).await?;
+        Mode::Cluster(cluster) => {
+            cluster.check_scheduler().await?;
+            cluster.wait_for_executors().await?;
+            let mut config = cluster_config().with_ballista_logical_extension_codec(codec::logical_codec());
+            if let Some(token) = &cluster.token {
+                config = config.with_ballista_grpc_metadata(HashMap::from([("authorization".to_string(), token.bearer())]));
+            }
+            let state = session_state(config.with_extension(Arc::new(cluster.clone())))?;
+            let ctx = SessionContext::remote_with_state(&format!("df://{}", cluster.scheduler), state).await?;
             // remote_with_state rebuilds the function lists from Ballista's
             // defaults, dropping ours; put them back on the client.
             fletch_udfs::register_all(&mut ctx.state_ref().write())?;
             Ok(ctx)
         }
     }
-}
-
-/// Validates `HOST:PORT` and checks that a scheduler answers there.
-pub async fn check_scheduler(addr: &str) -> Result<()> {
-    let (host, port) = addr.rsplit_once(':').ok_or_else(|| {
-        Error::usage(format!("--scheduler: expected HOST:PORT, got `{addr}`"))
-    })?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(Error::usage(format!("--scheduler: expected HOST:PORT, got `{addr}`")));
-    }
-    let url = format!("http://{addr}");
-    match tokio::time::timeout(SCHEDULER_CONNECT_TIMEOUT, SchedulerGrpcClient::connect(url)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(Error::Cluster(format!(
-            "cannot reach the scheduler at {addr}: {}",
-            root_cause(&e)
-        ))),
-        Err(_) => Err(Error::Cluster(format!(
-            "cannot reach the scheduler at {addr}: no answer within {}s",
-            SCHEDULER_CONNECT_TIMEOUT.as_secs()
-        ))),
-    }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }

@@ -1,7 +1,8 @@
 //! Object stores by URL scheme, created on first use, so that every process
 //! (client, scheduler, executor) resolves the same URLs the same way.
 //!
-//! - `file://` (and plain paths): the local file system.
+//! - `file://` (and plain paths): the local file system, confined to the
+//!   roots this process may use once [`confine_local_files`] is called.
 //! - `s3://bucket/...`: Amazon S3 or any S3-compatible server, configured by the
 //!   standard `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
 //!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...). An
@@ -10,7 +11,8 @@
 //!   (embedded runs and tests; a cluster's processes do not share it).
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::object_store::ObjectStoreRegistry;
@@ -19,6 +21,27 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use url::Url;
+
+use crate::confined::Confined;
+
+/// The local directories SQL may read and write in this process, once set.
+static LOCAL_ROOTS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Confines every `file://` access through the registry (so everything SQL
+/// reads or writes) to `roots` and below. Set once per process, before any
+/// local file is read; later calls change nothing and return `false`.
+pub fn confine_local_files(roots: Vec<PathBuf>) -> bool {
+    LOCAL_ROOTS.set(roots).is_ok()
+}
+
+/// The store of `url` without confinement: for files an operator names on
+/// the command line (`--whitelist`, `--config`), which SQL does not choose.
+pub fn unconfined(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    match url.scheme() {
+        "file" => Ok(Arc::new(LocalFileSystem::new())),
+        _ => registry().get_store(url),
+    }
+}
 
 /// The process-wide registry; every session's runtime uses it.
 pub fn registry() -> Arc<StoreRegistry> {
@@ -38,7 +61,10 @@ fn store_key(url: &Url) -> String {
 
 fn open_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
     match url.scheme() {
-        "file" => Ok(Arc::new(LocalFileSystem::new())),
+        "file" => Ok(match LOCAL_ROOTS.get() {
+            Some(roots) => Arc::new(Confined::new(Arc::new(LocalFileSystem::new()), roots)),
+            None => Arc::new(LocalFileSystem::new()),
+        }),
         "memory" => Ok(Arc::new(InMemory::new())),
         "s3" => {
             let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {

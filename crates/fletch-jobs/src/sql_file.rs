@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use fletch_engine::outputs::check_path;
-use fletch_engine::params::ParamType;
+use fletch_engine::params::{ParamType, Params};
 use fletch_engine::script::Script;
 use fletch_engine::{Error, Result};
 
-use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
+use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, retry_stalled};
 
 pub struct SqlFile;
 
@@ -50,22 +50,34 @@ impl Job for SqlFile {
         }
         let script = Script::parse(&path, &sql)?;
         rc.prepare_scripts(&[(&table, &script)], &[]).await?;
-        let df = script.run_to_last(&rc.ctx, &params).await?;
-        let columns: BTreeSet<_> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-        if let Some(missing) = partition_by.iter().find(|c| !columns.contains(*c)) {
-            return Err(Error::usage(format!(
-                "--partition-by: {path} returns no column `{missing}` (columns: {})",
-                columns.into_iter().collect::<Vec<_>>().join(", ")
-            )));
+        let progress = rc.progress.clone();
+        let step = progress.step(&format!("write {table}"));
+        let (retries, mut retried) = (rc.job_retries(), 0);
+        loop {
+            let result = write(rc, &script, &params, &path, &table, &partition_by).await;
+            if !retry_stalled(&result, &mut retried, retries, &path) {
+                step.done(Some(result?));
+                return Ok(());
+            }
         }
-        let step = rc.progress.step(&format!("write {table}"));
-        let staged = rc.outputs.stage_table(&table, df, &partition_by).await.map_err(|e| match e {
-            Error::Engine(error) => Error::Sql { source: path.clone(), error },
-            other => other,
-        })?;
-        step.done(Some(staged.rows));
-        Ok(())
     }
+}
+
+/// Runs the script and stages its last statement's result as `table`; returns its rows.
+async fn write(rc: &mut RunContext, script: &Script, params: &Params, path: &str, table: &str, partition_by: &[String]) -> Result<u64> {
+    let df = script.run_to_last(&rc.ctx, params).await?;
+    let columns: BTreeSet<_> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    if let Some(missing) = partition_by.iter().find(|c| !columns.contains(*c)) {
+        return Err(Error::usage(format!(
+            "--partition-by: {path} returns no column `{missing}` (columns: {})",
+            columns.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let staged = rc.outputs.stage_table(table, df, partition_by).await.map_err(|e| match e {
+        Error::Engine(error) => Error::Sql { source: path.to_string(), error },
+        other => other,
+    })?;
+    Ok(staged.rows)
 }
 
 /// `--table`, else the SQL file's name; a relative path under the output root.

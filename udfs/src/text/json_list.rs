@@ -45,9 +45,10 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct JsonListFunc;
 
-/// `json_list(url)`, with its name and documentation.
+/// `json_list(url)`, with its name and documentation; one shared instance.
 pub fn definition() -> TableFunctionDef {
-    TableFunctionDef { name: NAME, func: Arc::new(JsonListFunc), doc: JsonListFunc.doc().cloned().expect("documented by user_doc") }
+    static INSTANCE: LazyLock<Arc<dyn TableFunctionImpl>> = LazyLock::new(|| Arc::new(JsonListFunc));
+    TableFunctionDef { name: NAME, func: Arc::clone(&INSTANCE), doc: JsonListFunc.doc().cloned().expect("documented by user_doc") }
 }
 
 impl TableFunctionImpl for JsonListFunc {

@@ -71,6 +71,7 @@ impl Journal {
     pub async fn apply(&self, run: &Location, root: &Location) -> Result<()> {
         for m in &self.moves {
             m.apply(run, root).await.map_err(|e| Error::io(format!("commit of {} into {root}: {e}", m.path)))?;
+            crate::faults::at("commit.after_move").await;
         }
         Ok(())
     }

@@ -192,6 +192,18 @@ impl Lease {
         Ok(())
     }
 
+    /// Removes a lease on a local disk at once, without checking it is still
+    /// ours (for a run that is being dropped; a run that lost its lease
+    /// renewed nothing, so the file names it).
+    pub fn release_now(self) {
+        if let Some(path) = url::Url::parse(&self.url).ok().and_then(|u| u.to_file_path().ok()) {
+            let owned = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Holder>(&b).ok()).is_some_and(|h| h.run_id == self.holder.run_id);
+            if owned {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
     fn lost(&self) -> Error {
         Error::Busy(format!("lost the lease {} (run {} stalled past its expiry and another run took over): nothing was committed", self.url, self.holder.run_id))
     }

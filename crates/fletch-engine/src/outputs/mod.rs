@@ -20,7 +20,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::UInt64Type;
-use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -101,11 +104,20 @@ impl Outputs {
 
     /// Runs `df` and stages its result as the Parquet table `<root>/<table>/`,
     /// Hive-partitioned by `partition_by`.
+    /// A failed write stages nothing, so the same table can be staged again.
     pub async fn stage_table(&mut self, table: &str, df: DataFrame, partition_by: &[String]) -> Result<StagedTable> {
         let location = self.table_dir(table)?;
-        let rows = write_parquet(df, &location, partition_by).await?;
-        self.add_rows(table, rows);
-        Ok(StagedTable { location, rows })
+        match write_parquet(df, &location, partition_by).await {
+            Ok(rows) => {
+                self.add_rows(table, rows);
+                Ok(StagedTable { location, rows })
+            }
+            Err(e) => {
+                self.staged.retain(|s| s.path != table);
+                remove_tree(&location).await;
+                Err(e)
+            }
+        }
     }
 
     /// A staged table whose files the caller writes (TFRecords, generated
@@ -137,9 +149,16 @@ impl Outputs {
         if self.scratch.iter().any(|s| s == name) {
             return Err(Error::usage(format!("scratch table `{name}` written twice in one run")));
         }
-        self.scratch.push(name.to_string());
         let location = self.run.join(&format!("scratch/{name}"));
-        let rows = write_parquet(df, &location, &[]).await?;
+        let written = write_parquet(df, &location, &[]).await;
+        let rows = match written {
+            Ok(rows) => rows,
+            Err(e) => {
+                remove_tree(&location).await;
+                return Err(e);
+            }
+        };
+        self.scratch.push(name.to_string());
         crate::catalog::register_at(ctx, location, name, name).await?;
         Ok(rows)
     }
@@ -171,6 +190,7 @@ impl Outputs {
             moves.push(Move { kind: s.kind, path: s.path.clone(), files });
         }
         let journal = Journal { run_id: self.run_id.clone(), moves };
+        crate::faults::at("commit.before_journal").await;
         journal.write(&self.run).await?;
         if let Err(e) = journal.apply(&self.run, &self.root).await {
             self.done = true;
@@ -228,13 +248,22 @@ impl Outputs {
 }
 
 impl Drop for Outputs {
-    /// A run dropped without commit or discard (a panic, a cancelled task)
-    /// is discarded in the background; the next run removes what remains.
+    /// A run dropped without commit or discard (a signal, a panic) removes
+    /// what it staged: at once on local disks, in the background on object
+    /// stores. Whatever remains, the next run of the job removes.
     fn drop(&mut self) {
         if self.done {
             return;
         }
         self.stop_renewing();
+        if let Some(dir) = self.run.local_path() {
+            let _ = std::fs::remove_dir_all(dir);
+            if let Some(lease) = self.lease.try_lock().ok().and_then(|mut l| l.take()) {
+                lease.release_now();
+            }
+            tidy(&self.root, &self.job);
+            return;
+        }
         let (run, lease, root, job) = (self.run.clone(), self.lease.clone(), self.root.clone(), self.job.clone());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
@@ -370,8 +399,11 @@ pub async fn usage(location: &Location) -> Result<(usize, u64)> {
 /// file with every column, so the table stays readable with its schema.
 async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[String]) -> Result<u64> {
     let schema = df.schema().as_arrow().clone();
-    let options = DataFrameWriteOptions::new().with_partition_by(partition_by.to_vec());
-    let batches = df.write_parquet(location.as_str(), options, None).await?;
+    // DataFrame::write_parquet's plan, run through the cluster watch.
+    let (state, plan) = df.into_parts();
+    let format = format_as_file_type(Arc::new(ParquetFormatFactory::new()));
+    let copy = LogicalPlanBuilder::copy_to(plan, location.as_str().to_string(), format, Default::default(), partition_by.to_vec())?.build()?;
+    let batches = crate::remote::collect(DataFrame::new(state, copy)).await?;
     let rows = batches
         .iter()
         .filter_map(|b| b.column_by_name("count"))

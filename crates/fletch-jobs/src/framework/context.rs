@@ -9,7 +9,9 @@ use datafusion::prelude::SessionContext;
 use fletch_engine::outputs::Outputs;
 use fletch_engine::params::{Params, parse_date};
 use fletch_engine::progress::Progress;
+use fletch_engine::remote::Cluster;
 use fletch_engine::session::Mode;
+use fletch_engine::stores;
 use fletch_engine::{Error, Location, Result};
 use object_store::ObjectStoreExt;
 
@@ -18,6 +20,8 @@ use object_store::ObjectStoreExt;
 pub struct RunOptions {
     pub data_root: Location,
     pub output_root: Location,
+    /// More local folders SQL may use (`--allowed-roots`).
+    pub allowed_roots: Vec<Location>,
     pub date: NaiveDate,
     pub seed: u64,
     pub mode: Mode,
@@ -25,9 +29,15 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// The local folders SQL of this run may use: the data and output roots
+    /// and `--allowed-roots`.
+    pub fn local_roots(&self) -> Vec<std::path::PathBuf> {
+        [&self.data_root, &self.output_root].into_iter().chain(&self.allowed_roots).filter_map(Location::local_path).collect()
+    }
+
     /// The one place run options are made: `flag(name)` gives the value of
     /// each flag of `COMMON_PARAMS` (`data-root`, `output-root`, `date`,
-    /// `seed`, `scheduler`) when given.
+    /// `seed`, `scheduler` and how to use it) when given.
     pub fn from_flags(flag: impl Fn(&str) -> Option<String>, quiet: bool) -> Result<Self> {
         let required = |name: &str| flag(name).ok_or_else(|| Error::usage(format!("missing --{name}")));
         let date = match flag("date") {
@@ -38,12 +48,17 @@ impl RunOptions {
             None => 42,
             Some(s) => s.parse().map_err(|_| Error::usage(format!("--seed: expected a non-negative integer, got `{s}`")))?,
         };
+        let mode = match Cluster::from_flags(&flag)? {
+            None => Mode::Embedded,
+            Some(cluster) => Mode::Cluster(cluster),
+        };
         Ok(Self {
             data_root: Location::parse("--data-root", &required("data-root")?)?,
             output_root: Location::parse("--output-root", &required("output-root")?)?,
+            allowed_roots: Location::parse_list("--allowed-roots", &flag("allowed-roots").unwrap_or_default())?,
             date,
             seed,
-            mode: Mode::from_scheduler(flag("scheduler").as_deref()),
+            mode,
             quiet,
         })
     }
@@ -90,7 +105,8 @@ impl RunContext {
     /// URL; `what` names it in errors. Returns the absolute URL too.
     pub async fn read_bytes(&self, what: &str, location: &str) -> Result<(String, bytes::Bytes)> {
         let url = ListingTableUrl::parse(location).map_err(|e| Error::usage(format!("{what}: {location}: {e}")))?;
-        let store = self.ctx.runtime_env().object_store(url.object_store())?;
+        // The operator named this file, so it is read wherever it is.
+        let store = stores::unconfined(url.get_url())?;
         match store.get(url.prefix()).await {
             Ok(got) => Ok((url.to_string(), got.bytes().await?)),
             Err(e) => Err(Error::input(format!("{what} {url}: cannot read: {e}"))),

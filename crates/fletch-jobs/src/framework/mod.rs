@@ -16,7 +16,7 @@ use fletch_engine::Result;
 pub use args::JobArgs;
 pub use context::{RunContext, RunOptions};
 pub use spec::{COMMON_PARAMS, JobSpec, OutputFormat, OutputSpec, ParamSpec};
-pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep};
+pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, retry_stalled};
 
 #[async_trait]
 pub trait Job: Sync {

@@ -78,5 +78,10 @@ pub const COMMON_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("output-root", ParamType::String, "where outputs go (path, file://, s3://, memory://)").required(),
     ParamSpec::new("date", ParamType::Date, "the run date, YYYYMMDD; defaults to today (UTC)"),
     ParamSpec::new("seed", ParamType::Int, "seed for every random choice").default("42"),
+    ParamSpec::new("allowed-roots", ParamType::String, "comma-separated local folders SQL may read and write besides the data and output roots"),
     ParamSpec::new("scheduler", ParamType::String, "HOST:PORT of a Ballista scheduler; embedded when absent"),
+    ParamSpec::new("auth-token-file", ParamType::String, "file holding the scheduler's token (its --auth-token-file)"),
+    ParamSpec::new("executor-wait", ParamType::Int, "seconds to wait for an executor to register with the scheduler").default("120"),
+    ParamSpec::new("stall-timeout", ParamType::Int, "seconds a cluster job may complete no stage before it is cancelled").default("600"),
+    ParamSpec::new("job-retries", ParamType::Int, "how often a step whose cluster job stalled runs again").default("1"),
 ];

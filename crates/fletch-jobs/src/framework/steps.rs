@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use datafusion::arrow::record_batch::RecordBatch;
 use fletch_engine::catalog::{self, ColumnKind, InputTable};
 use fletch_engine::params::Params;
+use fletch_engine::remote;
 use fletch_engine::script::Script;
+use fletch_engine::session::Mode;
 use fletch_engine::{Error, Result};
 
 use super::context::RunContext;
@@ -232,7 +234,28 @@ impl RunContext {
         self.run_step(step, params, false).await
     }
 
+    /// Runs the step; a cluster job that stalled (and was cancelled) runs
+    /// again, up to `--job-retries` times: its outputs are staged, so nothing
+    /// of the failed attempt remains.
     async fn run_step(&mut self, step: &SqlStep, params: &Params, report: bool) -> Result<Ran> {
+        let (retries, mut retried) = (self.job_retries(), 0);
+        loop {
+            let result = self.run_once(step, params, report).await;
+            if !retry_stalled(&result, &mut retried, retries, step.file) {
+                return result;
+            }
+        }
+    }
+
+    /// How often a stalled cluster job runs again (`--job-retries`; none embedded).
+    pub fn job_retries(&self) -> u32 {
+        match &self.opts.mode {
+            Mode::Cluster(cluster) => cluster.job_retries,
+            Mode::Embedded => 0,
+        }
+    }
+
+    async fn run_once(&mut self, step: &SqlStep, params: &Params, report: bool) -> Result<Ran> {
         let df = Script::parse(step.file, step.sql)?.run_to_last(&self.ctx, params).await?;
         let label = match step.becomes {
             Becomes::View => {
@@ -264,7 +287,7 @@ impl RunContext {
                 Ran { rows: Some(staged.rows), batches: Vec::new() }
             }
             Becomes::Collected => {
-                let batches = df.collect().await.map_err(|error| Error::Sql { source: step.file.to_string(), error })?;
+                let batches = remote::collect(df).await.map_err(in_step)?;
                 Ran { rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()), batches }
             }
         };
@@ -276,6 +299,20 @@ impl RunContext {
 
     fn output_folder(&self, step: &SqlStep) -> String {
         self.output_folders.get(step.name).cloned().unwrap_or_else(|| step.name.to_string())
+    }
+}
+
+/// Whether `result`, an attempt at `what`, should run again: a cluster job
+/// that stalled ([`Error::Stalled`], already cancelled), `retried` of
+/// `retries` times so far (counted here).
+pub fn retry_stalled<T>(result: &Result<T>, retried: &mut u32, retries: u32, what: &str) -> bool {
+    match result {
+        Err(Error::Stalled(why)) if *retried < retries => {
+            *retried += 1;
+            log::warn!("{what}: {why}; running it again (retry {retried} of {retries})");
+            true
+        }
+        _ => false,
     }
 }
 

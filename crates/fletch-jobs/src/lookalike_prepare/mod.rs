@@ -286,7 +286,7 @@ async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -
     let mut rows = 0u64;
     for bucket in buckets {
         let df = rc.ctx.table(STEPS.trainready.name).await?.filter(col("did_bucket").eq(lit(bucket.as_str())))?.sort(vec![col("did_index").sort(true, false)])?;
-        let mut stream = df.execute_stream().await?;
+        let mut stream = fletch_engine::remote::stream(df).await?;
         let (mut file, mut in_file, mut buf) = (0usize, 0usize, Vec::new());
         let mut writer: Option<BufWriter> = None;
         while let Some(batch) = stream.next().await {

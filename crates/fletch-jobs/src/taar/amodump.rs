@@ -43,6 +43,7 @@ impl Job for AmoDump {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
+        let prefix = super::prefix(args)?;
         let workers = args.int_in("workers", 1..=256)? as usize;
         let timeout = args.int_in("timeout-secs", 1..=3600)? as u64;
         let retries = args.int_in("retries", 0..=20)? as u32;
@@ -110,7 +111,7 @@ impl Job for AmoDump {
             log::warn!("{undated} add-ons without a version file date were left out, as the original did");
         }
         step.done_counting(records.len() as u64, "add-ons");
-        super::stage_dated_json(rc, &args.string("prefix").unwrap_or_default(), "extended_addons_database", &Value::Object(records)).await
+        super::stage_dated_json(rc, &prefix, "extended_addons_database", &Value::Object(records)).await
     }
 }
 

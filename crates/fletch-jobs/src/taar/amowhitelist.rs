@@ -59,7 +59,7 @@ impl Job for AmoWhitelist {
             }
         }
         rc.progress.note(&format!("{} add-ons: {} whitelisted, {} featured, {} both", dump.len(), whitelist.len(), featured.len(), both.len()));
-        let prefix = args.string("prefix").unwrap_or_default();
+        let prefix = super::prefix(args)?;
         super::stage_dated_json(rc, &prefix, "whitelist_addons_database", &Value::Object(whitelist)).await?;
         super::stage_dated_json(rc, &prefix, "featured_addons_database", &Value::Object(featured)).await?;
         super::stage_dated_json(rc, &prefix, "featured_whitelist_addons", &Value::Object(both)).await

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 crate::sql_steps!("taar-lite" {
+    window_rows in "taar": Collected,
     addon_rows: View,
     valid_addons in "taar": View,
     guid_coinstallation: Collected,
@@ -25,6 +26,7 @@ const SPEC: JobSpec = JobSpec {
     params: &[
         super::LITE_DAYS,
         super::LITE_PREFIX,
+        super::ALLOW_EMPTY,
         ParamSpec::new("whitelist", ParamType::String, "AMO whitelist dump (default <data-root>/telemetry-ml/addon_recommender/whitelist_addons_database.json)"),
         ParamSpec::new("legacy-join", ParamType::Bool, "weight every client-day by the client's days, as the original's join did").default("false"),
     ],
@@ -38,17 +40,20 @@ impl Job for GuidGuid {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let mut params = super::window_params(rc, super::lite_days(args)?);
+        let prefix = super::prefix(args)?;
+        let days = super::lite_days(args)?;
+        let mut params = super::window_params(rc, days);
         let whitelist = super::amo_whitelist(rc, &super::input_file(rc, args.string("whitelist"), super::AMO_WHITELIST)).await?;
         params.set_strings("whitelist", &whitelist);
         params.set_bool("legacy", args.bool("legacy-join") == Some(true));
         rc.prepare(&STEPS.all(), &super::clients_daily_inputs()).await?;
+        super::require_rows(rc, &STEPS.window_rows, &params, days, args).await?;
         rc.run(&STEPS.addon_rows, &params).await?;
         rc.run(&STEPS.valid_addons, &params).await?;
         let counted = rc.run(&STEPS.guid_coinstallation, &params).await?;
         let pairs = coinstallations(&counted.batches)?;
         rc.progress.note(&format!("{} add-ons co-installed", pairs.len()));
-        super::stage_dated_json(rc, &args.string("prefix").unwrap_or_default(), "guid_coinstallation", &Value::Object(pairs)).await
+        super::stage_dated_json(rc, &prefix, "guid_coinstallation", &Value::Object(pairs)).await
     }
 }
 

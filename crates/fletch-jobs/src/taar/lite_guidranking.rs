@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext};
 
 crate::sql_steps!("taar-lite" {
+    window_rows in "taar": Collected,
     guid_install_ranking: Collected,
 });
 
@@ -19,7 +20,7 @@ pub struct GuidRanking;
 const SPEC: JobSpec = JobSpec {
     name: "taar-lite-guidranking",
     summary: "TAAR-lite: installs per add-on over Firefox release client-days",
-    params: &[super::LITE_DAYS, super::LITE_PREFIX],
+    params: &[super::LITE_DAYS, super::LITE_PREFIX, super::ALLOW_EMPTY],
     outputs: &[OutputSpec { path: "<prefix>guid_install_ranking.json", format: OutputFormat::Json, about: "{guid: install_count}" }],
 };
 
@@ -30,8 +31,11 @@ impl Job for GuidRanking {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let params = super::window_params(rc, super::lite_days(args)?);
+        let prefix = super::prefix(args)?;
+        let days = super::lite_days(args)?;
+        let params = super::window_params(rc, days);
         rc.prepare(&STEPS.all(), &[Input::new("clients_daily").reading("active_addons", &["addon_id"])]).await?;
+        super::require_rows(rc, &STEPS.window_rows, &params, days, args).await?;
         let counted = rc.run(&STEPS.guid_install_ranking, &params).await?;
         let mut ranking = Map::new();
         let mut unnamed = 0;
@@ -49,6 +53,6 @@ impl Job for GuidRanking {
             log::warn!("{unnamed} installs without an addon_id were not ranked");
         }
         rc.progress.note(&format!("{} add-ons ranked", ranking.len()));
-        super::stage_dated_json(rc, &args.string("prefix").unwrap_or_default(), "guid_install_ranking", &Value::Object(ranking)).await
+        super::stage_dated_json(rc, &prefix, "guid_install_ranking", &Value::Object(ranking)).await
     }
 }

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 crate::sql_steps!("taar-locale" {
+    window_rows in "taar": Collected,
     client_addons: View,
     locale_counts: Collected,
 });
@@ -38,6 +39,7 @@ const SPEC: JobSpec = JobSpec {
         ParamSpec::new("noise", ParamType::String, "laplace, or none (not private: for tests and audits)").default("laplace"),
         ParamSpec::new("whitelist", ParamType::String, "JSON list of curated guids (path or URL; default <data-root>/telemetry-ml/addon_recommender/only_guids_top_200.json)"),
         ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default("taar/locale/"),
+        super::ALLOW_EMPTY,
     ],
     outputs: &[OutputSpec { path: "<prefix>top10_dict.json", format: OutputFormat::Json, about: "{locale: [[guid, weight], ...]}" }],
 };
@@ -58,6 +60,7 @@ impl Job for TaarLocale {
 
         // The original reads num-days + 1 days back, the run date included.
         let mut params = super::window_params(rc, days + 2);
+        super::require_rows(rc, &STEPS.window_rows, &params, days + 2, args).await?;
         params.set_int("limit", LOCALE_LIMIT);
         params.set_strings("whitelist", &whitelist);
         rc.run(&STEPS.client_addons, &params).await?;
@@ -79,7 +82,7 @@ impl Job for TaarLocale {
             let top = top_addons(&whitelist, &cells, num_addons);
             dict.insert(locale.clone(), Value::Array(top.into_iter().map(|(g, w)| json!([g, w])).collect()));
         }
-        let prefix = args.string("prefix").unwrap_or_default();
+        let prefix = super::prefix(args)?;
         super::stage_dated_json(rc, &prefix, "top10_dict", &Value::Object(dict)).await
     }
 }

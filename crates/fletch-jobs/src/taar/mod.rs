@@ -11,11 +11,14 @@ pub mod locale;
 pub mod profiles;
 pub mod similarity;
 
+use datafusion::arrow::array::Int64Array;
+use fletch_engine::batches::column;
+use fletch_engine::outputs::check_path;
 use fletch_engine::params::{ParamType, Params};
 use fletch_engine::{Error, Result};
 use serde_json::{Map, Value};
 
-use crate::framework::{Input, JobArgs, ParamSpec, RunContext};
+use crate::framework::{Input, JobArgs, ParamSpec, RunContext, SqlStep};
 
 /// Where TAAR's files live under a root (`telemetry-ml/addon_recommender/`).
 pub const ADDON_RECOMMENDER: &str = "telemetry-ml/addon_recommender/";
@@ -40,6 +43,10 @@ pub fn clients_daily_inputs() -> [Input; 2] {
         Input::new("clients_daily_sizes").at("clients_daily").reading("active_addons", &["is_system"]),
     ]
 }
+
+/// The flag of the jobs that check their window holds data ([`require_rows`]).
+const ALLOW_EMPTY: ParamSpec =
+    ParamSpec::new("allow-empty", ParamType::Bool, "write empty outputs when no clients_daily row falls in the window (else fail, keeping the previous outputs)").default("false");
 
 /// The TAAR-lite jobs' window and prefix.
 const LITE_DAYS: ParamSpec = ParamSpec::new("client-data-num-days", ParamType::Int, "days of clients_daily up to --date to read").default("28");
@@ -104,6 +111,15 @@ pub async fn amo_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String
     Ok(guids)
 }
 
+/// `--prefix`, checked as a path under the output root ('' is the root itself).
+pub fn prefix(args: &JobArgs) -> Result<String> {
+    let prefix = args.string("prefix").unwrap_or_default();
+    if !prefix.is_empty() {
+        check_path("--prefix", &prefix)?;
+    }
+    Ok(prefix)
+}
+
 /// `$start` (exclusive) and `$end` (inclusive) `submission_date_s3` bounds
 /// of the `days` days ending on `--date`, with the base parameters.
 pub fn window_params(rc: &RunContext, days: i64) -> Params {
@@ -112,6 +128,24 @@ pub fn window_params(rc: &RunContext, days: i64) -> Params {
     p.set_string("start", start.format("%Y%m%d").to_string());
     p.set_string("end", rc.date_compact());
     p
+}
+
+/// Fails unless `window_rows` counts a row in the `days`-day window of
+/// `params` ([`window_params`]), or `--allow-empty` is given: an empty window
+/// would replace good outputs with empty ones.
+pub async fn require_rows(rc: &mut RunContext, window_rows: &SqlStep, params: &Params, days: i64, args: &JobArgs) -> Result<()> {
+    let counted = rc.run(window_rows, params).await?.batches;
+    let rows: i64 = counted.iter().map(|b| column::<Int64Array>(b, "n").map(|n| n.value(0))).sum::<Result<i64>>()?;
+    if rows > 0 || args.bool("allow-empty") == Some(true) {
+        return Ok(());
+    }
+    let first = rc.opts.date - chrono::Days::new(days.max(1) as u64 - 1);
+    Err(Error::input(format!(
+        "no clients_daily rows from {} to {} under {}: nothing to compute, the previous outputs stay (--allow-empty writes empty ones)",
+        first.format("%Y%m%d"),
+        rc.date_compact(),
+        rc.opts.data_root
+    )))
 }
 
 /// Stages `<prefix><base>.json` and its dated copy `<prefix><base><date>.json`,

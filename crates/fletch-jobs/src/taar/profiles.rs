@@ -52,6 +52,7 @@ impl Job for TaarProfiles {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
+        let prefix = super::prefix(args)?;
         let sample_rate = args.float("sample-rate").filter(|r| (0.0..=1.0).contains(r));
         let sample_rate = sample_rate.ok_or_else(|| Error::usage("--sample-rate: expected a number from 0 to 1"))?;
         let ttl_days = args.int_in("ttl-days", 1..=3650)?;
@@ -72,7 +73,7 @@ impl Job for TaarProfiles {
         params.set_string("day", rc.date_compact());
         params.set_float("sample_rate", sample_rate);
         params.set_int("ttl", expiry(rc, ttl_days));
-        rc.set_output_folder(&STEPS.client_profiles, &format!("{}client_profiles", args.string("prefix").unwrap_or_default()));
+        rc.set_output_folder(&STEPS.client_profiles, &format!("{prefix}client_profiles"));
         rc.prepare(&STEPS.all(), &[]).await?;
         rc.run(&STEPS.profile_candidates, &params).await?;
         let written = rc.run(&STEPS.client_profiles, &params).await?;
@@ -123,7 +124,7 @@ fn items(batch: &RecordBatch) -> Result<Vec<Value>> {
 
 async fn export(rc: &RunContext, client: &DynamoDb, df: datafusion::dataframe::DataFrame, total: u64, workers: usize) -> Result<()> {
     let step = rc.progress.step(&format!("write {total} items to DynamoDB"));
-    let mut batches = df.execute_stream().await?;
+    let mut batches = fletch_engine::remote::stream(df).await?;
     let (mut done, every) = (0u64, (total / 10).max(1));
     while let Some(batch) = batches.try_next().await? {
         let items = items(&batch)?;

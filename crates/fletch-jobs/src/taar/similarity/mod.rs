@@ -13,6 +13,7 @@ use datafusion::arrow::array::{Float64Array, Int64Array, ListArray, RecordBatch,
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Float64Type;
 use fletch_engine::batches::column;
+use fletch_engine::outputs::check_path;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use fletch_udfs::density::grid;
@@ -104,9 +105,9 @@ impl Settings {
             points,
             from: from.format("%Y%m%d").to_string(),
             whitelist: super::input_file(rc, args.string("whitelist"), super::CURATED_WHITELIST),
-            prefix: args.string("prefix").unwrap_or_default(),
+            prefix: super::prefix(args)?,
             schema: DonorSchema::parse(&args.string("donor-schema").unwrap_or_default())?,
-            clusters_table: args.string("clusters-table"),
+            clusters_table: args.string("clusters-table").map(|t| check_path("--clusters-table", &t).map(|()| t)).transpose()?,
         })
     }
 }

@@ -2,14 +2,16 @@
 //! Parquet files, optionally Hive-partitioned (`day=2020-01-07/`). Partition
 //! values are strings, as in the original Hive tables.
 
+mod files;
+
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use futures::TryStreamExt;
 
 use crate::error::{Error, Result};
-use crate::location::{Location, relative_key};
+use crate::location::Location;
+use files::{partition_cols, table_files};
 
 /// What was registered for one input table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,46 +25,16 @@ pub struct InputTable {
     pub schema: SchemaRef,
 }
 
-/// Parquet files directly in the table folder or in `k=v` partition folders,
-/// skipping hidden and marker files (`_SUCCESS`, `.crc`, staging folders).
-fn is_data_file(rel: &str) -> bool {
-    let (dirs, file) = rel.rsplit_once('/').unwrap_or(("", rel));
-    file.ends_with(".parquet")
-        && !file.starts_with(['.', '_'])
-        && (dirs.is_empty() || dirs.split('/').all(|d| d.contains('=') && !d.starts_with(['.', '_'])))
-}
-
-/// `k=v` directory names between the table folder and the file.
-fn partition_cols(rel: &str) -> Vec<String> {
-    let dirs = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    dirs.split('/').filter_map(|d| d.split_once('=').map(|(k, _)| k.to_string())).collect()
-}
-
-/// The data files of the table folder at `location`, relative to it.
-async fn table_files(name: &str, location: &Location) -> Result<Vec<String>> {
-    let prefix = location.prefix();
-    let listed: Vec<String> = location
-        .store()?
-        .list(Some(&prefix))
-        .map_ok(|meta| relative_key(&prefix, &meta.location))
-        .try_collect()
-        .await
-        .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?;
-    Ok(listed.into_iter().filter(|rel| is_data_file(rel)).collect())
-}
-
 /// Registers `data_root/<name>/` as table `name`.
 /// A missing or empty folder is an error naming the table and the path searched.
 pub async fn register_input(ctx: &SessionContext, data_root: &Location, name: &str) -> Result<InputTable> {
-    register_input_as(ctx, data_root, name, name).await
+    register_at(ctx, data_root.join(name), name, name).await
 }
 
-/// Registers `data_root/<folder>/` as table `alias` (errors name the folder).
-pub async fn register_input_as(ctx: &SessionContext, data_root: &Location, folder: &str, alias: &str) -> Result<InputTable> {
-    register_at(ctx, data_root.join(folder), folder, alias).await
-}
 
-/// Registers the table folder at `location` as table `alias`; errors call it `shown`.
+/// Registers the table folder at `location` as table `alias`; errors call it
+/// `shown`. Every file must be a readable Parquet file: DataFusion would skip
+/// an empty one without a word and fail on a corrupt one without its name.
 pub async fn register_at(ctx: &SessionContext, location: Location, shown: &str, alias: &str) -> Result<InputTable> {
     let files = table_files(shown, &location).await?;
     if files.is_empty() {
@@ -70,7 +42,9 @@ pub async fn register_at(ctx: &SessionContext, location: Location, shown: &str, 
             "input table `{shown}` not found: no Parquet files under {location}"
         )));
     }
-    register_files(ctx, alias, location, &files).await
+    files::check_readable(ctx, shown, &location, &files).await?;
+    let rel: Vec<String> = files.into_iter().map(|f| f.rel).collect();
+    register_files(ctx, alias, location, &rel).await
 }
 
 /// What a column of an input table must hold.
@@ -192,7 +166,9 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
             log::info!("{location} holds no Parquet table; not registered");
             continue;
         }
-        tables.push(register_files(ctx, name, location, &files).await?);
+        files::check_readable(ctx, name, &location, &files).await?;
+        let rel: Vec<String> = files.into_iter().map(|f| f.rel).collect();
+        tables.push(register_files(ctx, name, location, &rel).await?);
     }
     Ok(tables)
 }
@@ -202,19 +178,6 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
 mod tests {
     use super::*;
     use crate::session::{Mode, connect};
-
-    #[test]
-    fn finds_partition_columns_and_skips_markers() {
-        assert_eq!(partition_cols("day=2020-01-07/did_bucket=1/part-0.parquet"), ["day", "did_bucket"]);
-        assert!(partition_cols("part-0.parquet").is_empty());
-        assert!(is_data_file("a=1/x.parquet"));
-        assert!(is_data_file("x.parquet"));
-        // A folder of tables is not itself a table.
-        assert!(!is_data_file("daily_addons/x.parquet"));
-        assert!(!is_data_file("_SUCCESS"));
-        assert!(!is_data_file(".staging/x.parquet"));
-        assert!(!is_data_file("x.parquet.crc"));
-    }
 
     /// A table of one list-of-structs column `l` (`a` short, `wide` 2 kB per element) in `dir/t/day=1/`.
     fn write_list_table(dir: &std::path::Path) -> Location {

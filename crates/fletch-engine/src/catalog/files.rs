@@ -1,0 +1,118 @@
+//! The files of an input table: which count, and that each is readable.
+
+use std::sync::Arc;
+
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::execution::cache::cache_manager::FileMetadataCache;
+use datafusion::prelude::SessionContext;
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectMeta, ObjectStore};
+
+use crate::error::{Error, Result};
+use crate::location::{Location, relative_key};
+
+/// Files read at once when checking a table's footers.
+const CONCURRENT_CHECKS: usize = 16;
+
+/// A data file of a table.
+pub(super) struct DataFile {
+    /// Its path relative to the table folder.
+    pub rel: String,
+    pub meta: ObjectMeta,
+}
+
+/// Parquet files directly in the table folder or in `k=v` partition folders,
+/// skipping hidden and marker files (`_SUCCESS`, `.crc`, staging folders).
+pub(super) fn is_data_file(rel: &str) -> bool {
+    let (dirs, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+    file.ends_with(".parquet")
+        && !file.starts_with(['.', '_'])
+        && (dirs.is_empty() || dirs.split('/').all(|d| d.contains('=') && !d.starts_with(['.', '_'])))
+}
+
+/// `k=v` directory names between the table folder and the file.
+pub(super) fn partition_cols(rel: &str) -> Vec<String> {
+    let dirs = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    dirs.split('/').filter_map(|d| d.split_once('=').map(|(k, _)| k.to_string())).collect()
+}
+
+/// The data files of the table folder at `location`.
+pub(super) async fn table_files(name: &str, location: &Location) -> Result<Vec<DataFile>> {
+    let prefix = location.prefix();
+    let listed: Vec<ObjectMeta> = location
+        .store()?
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?;
+    Ok(listed
+        .into_iter()
+        .map(|meta| DataFile { rel: relative_key(&prefix, &meta.location), meta })
+        .filter(|f| is_data_file(&f.rel))
+        .collect())
+}
+
+/// Fails naming every file of table `name` that is not a readable Parquet
+/// file (empty, or without a valid footer). The footers read land in the
+/// session's metadata cache, so the schema inference that follows reuses them.
+pub(super) async fn check_readable(ctx: &SessionContext, name: &str, location: &Location, files: &[DataFile]) -> Result<()> {
+    let store = location.store()?;
+    let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
+    // Owned arguments: a stream of futures borrowing `files` would not be Send
+    // for every lifetime, which the jobs' futures need.
+    let checks: Vec<_> = files.iter().map(|f| problem(store.clone(), cache.clone(), f.rel.clone(), f.meta.clone())).collect();
+    let problems: Vec<String> = futures::stream::iter(checks).buffer_unordered(CONCURRENT_CHECKS).filter_map(std::future::ready).collect().await;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
+    let more = if problems.len() > shown.len() { format!(" and {} more", problems.len() - shown.len()) } else { String::new() };
+    Err(Error::input(format!(
+        "input table `{name}` at {location}: {} of {} files are not readable Parquet: {}{more}",
+        problems.len(),
+        files.len(),
+        shown.join(", ")
+    )))
+}
+
+/// Why the file `rel` is not readable Parquet, if it is not.
+async fn problem(store: Arc<dyn ObjectStore>, cache: Arc<FileMetadataCache>, rel: String, meta: ObjectMeta) -> Option<String> {
+    if meta.size == 0 {
+        return Some(format!("{rel} (empty, 0 bytes)"));
+    }
+    let footer = DFParquetMetadata::new(store.as_ref(), &meta).with_file_metadata_cache(Some(cache));
+    footer.fetch_metadata().await.err().map(|e| format!("{rel} ({})", e.find_root()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_partition_columns_and_skips_markers() {
+        assert_eq!(partition_cols("day=2020-01-07/did_bucket=1/part-0.parquet"), ["day", "did_bucket"]);
+        assert!(partition_cols("part-0.parquet").is_empty());
+        assert!(is_data_file("a=1/x.parquet"));
+        assert!(is_data_file("x.parquet"));
+        // A folder of tables is not itself a table.
+        assert!(!is_data_file("daily_addons/x.parquet"));
+        assert!(!is_data_file("_SUCCESS"));
+        assert!(!is_data_file(".staging/x.parquet"));
+        assert!(!is_data_file("x.parquet.crc"));
+    }
+
+    #[tokio::test]
+    async fn empty_and_corrupt_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("t");
+        for (rel, body) in [("day=1/a.parquet", &b""[..]), ("day=2/b.parquet", b"not parquet at all")] {
+            std::fs::create_dir_all(table.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(table.join(rel), body).unwrap();
+        }
+        let location = Location::parse("test", table.to_str().unwrap()).unwrap();
+        let files = table_files("t", &location).await.unwrap();
+        let e = check_readable(&SessionContext::new(), "t", &location, &files).await.unwrap_err().to_string();
+        assert!(e.starts_with(&format!("input table `t` at {location}: 2 of 2 files are not readable Parquet: ")), "{e}");
+        assert!(e.contains("day=1/a.parquet (empty, 0 bytes)") && e.contains("day=2/b.parquet (Parquet error:"), "{e}");
+    }
+}

@@ -1,0 +1,67 @@
+//! The scheduler's one port: Ballista's scheduler gRPC service, Flight SQL
+//! (`--flight-sql`), `/healthz` and `/readyz`, behind the token check
+//! ([`crate::auth`]) when a token is configured. The port is bound before
+//! anything says it listens.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
+
+use crate::auth::{self, Token};
+use crate::error::{Error, Result};
+use crate::flight_sql::{self, Scheduler};
+
+/// The gRPC path of Arrow Flight (and so Flight SQL) calls.
+const FLIGHT_SERVICE: &str = "/arrow.flight.protocol.FlightService/";
+
+/// Serves `scheduler` on `bind` until the future is dropped.
+pub async fn serve(scheduler: Scheduler, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::Cluster(format!("scheduler: cannot listen on {bind}: {e}")))?;
+    let config = scheduler.state.config.clone();
+    let mut routes = tonic::service::RoutesBuilder::default();
+    routes.add_service(
+        SchedulerGrpcServer::new(scheduler.clone())
+            .max_decoding_message_size(config.grpc_server_max_decoding_message_size as usize)
+            .max_encoding_message_size(config.grpc_server_max_encoding_message_size as usize),
+    );
+    if flight_sql {
+        routes.add_service(flight_sql::service(scheduler.clone(), token.clone()));
+    }
+    let health = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route("/readyz", get(readyz)).with_state(scheduler);
+    let mut app = routes.routes().into_axum_router();
+    if let Some(token) = token {
+        app = app.layer(middleware::from_fn_with_state(token, require_token));
+    } else if !bind.ip().is_loopback() {
+        log::warn!("scheduler on {bind} has no --auth-token-file: anyone who reaches the port can run SQL; give it a token or bind a loopback address");
+    }
+    // The scheduler reads each executor's address from axum's connection info.
+    let app = app.merge(health).into_make_service_with_connect_info::<SocketAddr>();
+    log::info!("fletch scheduler listening on {bind} (flight sql: {flight_sql})");
+    axum::serve(listener, app).await.map_err(|e| Error::Cluster(format!("scheduler on {bind} stopped: {e}")))
+}
+
+/// 200 once an executor is registered, 503 before (Kubernetes readiness; clients wait on it).
+async fn readyz(State(scheduler): State<Scheduler>) -> Response {
+    if scheduler.is_ready() {
+        (StatusCode::OK, "ready: executors registered\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: no executor registered\n").into_response()
+    }
+}
+
+/// Flight SQL checks its own sessions (see [`crate::auth`]); everything else
+/// on the port needs the token.
+async fn require_token(State(token): State<Token>, request: Request<Body>, next: Next) -> Response {
+    if request.uri().path().starts_with(FLIGHT_SERVICE) || token.admits(request.headers()) {
+        next.run(request).await
+    } else {
+        log::warn!("refused an unauthenticated request for {}", request.uri().path());
+        auth::refusal(&request)
+    }
+}
