@@ -44,7 +44,7 @@ start() {
     echo $! >"$dir/executor$i.pid"
   done
   for _ in $(seq 100); do
-    [ "$(grep -c 'Received register executor request' "$dir/scheduler.log" || true)" -ge "$n" ] && break
+    [ "$(grep -c 'registered from' "$dir/scheduler.log" || true)" -ge "$n" ] && break
     sleep 0.2
   done
   echo "scheduler 127.0.0.1:$port with $n executors; logs in $dir"

@@ -170,23 +170,6 @@ fn hand_checked_every_stage_through_the_original_config() {
     assert_eq!(again.len(), 3);
 }
 
-/// Every file under `dir` with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.insert(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn bad_inputs_fail_clearly_and_keep_earlier_outputs() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,7 +1,9 @@
 //! Integration tests of the `fletch` binary: one test binary for the whole
 //! workspace, since each one links DataFusion again.
 
+mod chaos;
 mod cli_errors;
+mod cluster_faults;
 mod deploy;
 mod distributed;
 mod flight_sql;

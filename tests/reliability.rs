@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{assert_fails, fletch, fletch_bin, fletch_env, generated_taar_data, ok, stderr};
+use crate::support::{assert_fails, fletch, fletch_bin, fletch_env, generated_taar_data, ok, python, stderr, tree};
 
 const DATE: &str = "20261121";
 const PREFIX: &str = "telemetry-ml/addon_recommender/";
@@ -28,24 +28,6 @@ fn run_args<'a>(job: &'a str, data: &'a str, out: &'a str, extra: &[&'a str]) ->
 
 fn run(job: &str, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     fletch(&run_args(job, data.to_str().unwrap(), out.to_str().unwrap(), extra))
-}
-
-/// Every file under `dir`, relative, with its bytes (hidden folders included).
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn amo_files(out: &Path) -> Vec<Vec<u8>> {
@@ -93,6 +75,59 @@ fn empty_and_corrupt_input_files_fail_naming_the_file() {
     let r = run("taar-lite-guidranking", &data, &out, &[]);
     assert_fails(&r, 1, &format!("{name} (Parquet error:"), "corrupt file");
     assert_eq!(tree(&out), before, "the failed runs changed the outputs");
+}
+
+/// DataFusion fails on text that is not UTF-8 naming no table, column or file.
+#[test]
+fn text_that_is_not_utf8_is_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let table = data.join("names/day=1");
+    std::fs::create_dir_all(&table).unwrap();
+    // pyarrow checks nothing when given the buffers of a string array.
+    let write = "import sys, pyarrow as pa, pyarrow.parquet as pq\n\
+                 good = pa.array(['ann', 'bob'])\n\
+                 raw = pa.array([b'cy', b'd\\xffn'], type=pa.binary())\n\
+                 bad = pa.Array.from_buffers(pa.string(), 2, raw.buffers())\n\
+                 pq.write_table(pa.table({'id': [1, 2], 'name': good}), sys.argv[1] + '/part-0.parquet')\n\
+                 pq.write_table(pa.table({'id': [3, 4], 'name': bad}), sys.argv[1] + '/part-1.parquet')";
+    python(&["-c", write, table.to_str().unwrap()], &[]);
+    let sql = tmp.path().join("names.sql");
+    std::fs::write(&sql, "SELECT upper(name) AS name FROM names").unwrap();
+    let r = fletch(&["run", "sql-file", "-q", "--data-root", data.to_str().unwrap(), "--output-root", out.to_str().unwrap(), "--sql", sql.to_str().unwrap()]);
+    let place = format!("input table `names` at file://{}/names/ holds text that is not UTF-8 (file day=1/part-1.parquet, column name)", data.display());
+    assert_fails(&r, 1, &place, "not UTF-8");
+    assert!(!out.join("names").exists(), "nothing written");
+}
+
+/// object_store's "No space left on device" names no file; fletch adds the
+/// folder it was writing and the SQL step. A 64 KiB tmpfs stands in for a
+/// full disk (where mounting is not allowed, the test says so and passes).
+#[test]
+fn a_full_disk_is_named() {
+    struct Mounted(PathBuf);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, disk) = (tmp.path().join("data"), tmp.path().join("disk"));
+    std::fs::create_dir_all(data.join("t")).unwrap();
+    std::fs::create_dir_all(&disk).unwrap();
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&disk).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("a_full_disk_is_named: cannot mount a tmpfs here; not tested");
+        return;
+    }
+    let _unmount = Mounted(disk.clone());
+    let sql = tmp.path().join("big.sql");
+    std::fs::write(&sql, "SELECT repeat('x', 1000) || CAST(v AS VARCHAR) AS s FROM generate_series(1, 200000) t(v)").unwrap();
+    let out = disk.join("out");
+    let r = fletch(&["run", "sql-file", "-q", "--data-root", data.to_str().unwrap(), "--output-root", out.to_str().unwrap(), "--sql", sql.to_str().unwrap()]);
+    assert_fails(&r, 1, &format!("error: {}: cannot write file://{}/.fletch-staging/sql-file.big/", sql.display(), out.display()), "disk full");
+    assert_fails(&r, 1, "No space left on device", "disk full");
+    assert_eq!(std::fs::read_dir(&disk).unwrap().count(), 0, "nothing left on the full disk");
 }
 
 #[test]

@@ -45,6 +45,13 @@ fn a_scheduler_with_a_token_serves_only_its_holders() {
     let got: Value = serde_json::from_str(&python(&[&consumer("flight_sql.py"), &uri, &request.to_string()], &[("FLIGHT_SQL_TOKEN", TOKEN)])).unwrap();
     assert_eq!(got["results"]["buckets"]["rows"], json!([["1"]]));
 
+    // What the scheduler knows of jobs needs it.
+    let mut probe = TcpStream::connect(s).unwrap();
+    write!(probe, "GET /jobs/none/recovery HTTP/1.1\r\nHost: {s}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    probe.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+
     // Health probes need no token.
     let mut probe = TcpStream::connect(s).unwrap();
     write!(probe, "GET /readyz HTTP/1.1\r\nHost: {s}\r\nConnection: close\r\n\r\n").unwrap();

@@ -4,11 +4,15 @@ use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+/// The `fletch` under test: this build's, or `FLETCH_BIN` (benches/chaos.sh
+/// runs the chaos trials on the release build).
 pub fn fletch_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_fletch")
+    static BIN: LazyLock<String> = LazyLock::new(|| std::env::var("FLETCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fletch").to_string()));
+    &BIN
 }
 
 /// Runs `fletch args...` with extra environment variables and returns its output.
@@ -74,12 +78,16 @@ pub fn repo_path(path: &str) -> String {
 /// starting clusters at the same time never pick the same ones, and ports the
 /// OS hands out to clients cannot collide with them either.
 pub fn free_port(pair: bool) -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 400) as u16 * 30, Ordering::SeqCst, Ordering::SeqCst);
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    static TAKEN: AtomicU16 = AtomicU16::new(0);
+    // Each test process starts at its own place in the range, and wraps.
+    let start = (std::process::id() % 400) as u16 * 30;
     let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
     loop {
-        let port = NEXT.fetch_add(2, Ordering::SeqCst);
-        assert!(port < 32_000, "test ports exhausted");
+        let taken = TAKEN.fetch_add(2, Ordering::SeqCst);
+        assert!(taken < COUNT, "test ports exhausted");
+        let port = FIRST + (start + taken) % COUNT;
         if free(port) && (!pair || free(port + 1)) {
             return port;
         }
@@ -122,12 +130,20 @@ impl Processes {
         self.children.push((name.to_string(), child));
     }
 
+    /// Sends `signal` (e.g. `STOP`, `CONT`) to the process called `name`.
+    pub fn signal(&self, name: &str, signal: &str) {
+        let (_, child) = self.children.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no process {name}"));
+        assert!(Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap().success());
+    }
+
     /// Stops every process, the last started first (executors before their
     /// scheduler, so they can say goodbye to it); returns those that did not
     /// exit by themselves within 20 s of SIGTERM.
     pub fn stop(&mut self) -> Vec<String> {
         let mut forced = Vec::new();
         for (name, child) in self.children.iter_mut().rev() {
+            // A process a test froze must run again to hear SIGTERM.
+            let _ = Command::new("kill").args(["-CONT", &child.id().to_string()]).status();
             let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
             let deadline = Instant::now() + Duration::from_secs(20);
             while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
@@ -154,6 +170,7 @@ impl Drop for Processes {
 pub struct Cluster {
     pub scheduler: String,
     pub procs: Processes,
+    scheduler_log: PathBuf,
     executor_logs: Vec<PathBuf>,
 }
 
@@ -201,10 +218,15 @@ impl Cluster {
         }
         // The scheduler logs each registration; wait until every executor is in.
         let registered = || {
-            std::fs::read_to_string(&scheduler_log).unwrap_or_default().matches("Received register executor request").count()
+            std::fs::read_to_string(&scheduler_log).unwrap_or_default().matches("registered from").count()
         };
         wait_for("executors", Duration::from_secs(60), || registered() >= executors, &logs);
-        Cluster { scheduler, procs, executor_logs: logs[1..].to_vec() }
+        Cluster { scheduler, procs, scheduler_log, executor_logs: logs[1..].to_vec() }
+    }
+
+    /// What the scheduler has logged so far.
+    pub fn scheduler_log(&self) -> String {
+        std::fs::read_to_string(&self.scheduler_log).unwrap_or_default()
     }
 
     /// How many tasks each executor has finished, from its log.
@@ -272,6 +294,24 @@ impl Moto {
         let code = "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])";
         python(&["-c", code, &self.endpoint, bucket], &self.env());
     }
+}
+
+/// Every file under `dir`, relative, with its bytes (hidden folders included).
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// A SQL file under tests/fixtures/.

@@ -61,25 +61,17 @@ pub fn table_functions() -> Vec<TableFunctionDef> {
 }
 
 /// Installs every fletch function into `state` next to the built-ins (never
-/// replacing the lists, as `SessionStateBuilder::with_*_functions` does). A
-/// fletch function that takes a built-in's name is logged; a test keeps
-/// there being none.
+/// replacing the lists, as `SessionStateBuilder::with_*_functions` does).
+/// No fletch function takes a built-in's name (a test keeps it so), so
+/// registering replaces nothing but an earlier registration of itself.
 pub fn register_all(state: &mut SessionState) -> Result<()> {
-    let replaced = |name: &str| log::warn!("fletch function {name} replaces the DataFusion function of that name");
     for f in scalar_udfs() {
-        if state.register_udf(f.clone())?.is_some_and(|old| !Arc::ptr_eq(&old, &f)) {
-            replaced(f.name());
-        }
+        state.register_udf(f)?;
     }
     for f in aggregate_udfs() {
-        if state.register_udaf(f.clone())?.is_some_and(|old| !Arc::ptr_eq(&old, &f)) {
-            replaced(f.name());
-        }
+        state.register_udaf(f)?;
     }
     for f in table_functions() {
-        if state.table_functions().get(f.name).is_some_and(|old| !Arc::ptr_eq(old.function(), &f.func)) {
-            replaced(f.name);
-        }
         state.register_udtf(f.name, f.func);
     }
     Ok(())

@@ -60,6 +60,9 @@ pub enum Cmd {
         /// Concurrent task slots (0: one per core).
         #[arg(long, default_value_t = 0)]
         concurrent_tasks: usize,
+        /// Seconds to keep trying to reach the scheduler at startup before exiting.
+        #[arg(long, default_value_t = 120)]
+        scheduler_wait: u64,
         /// A file holding the scheduler's token (its --auth-token-file).
         #[arg(long)]
         auth_token_file: Option<PathBuf>,

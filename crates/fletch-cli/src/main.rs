@@ -28,7 +28,8 @@ fn main() {
     let cli = Cli::parse_from(job_args_to_job(std::env::args().collect()));
     let default_log = match cli.cmd {
         Cmd::Scheduler { .. } | Cmd::Executor { .. } => "info",
-        _ => "warn",
+        // Ballista's client logs a failed job, which fletch then reports itself.
+        _ => "warn,ballista_core::execution_plans::distributed_query=off",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
     // Ballista's scheduler needs deep stacks for large plans (as its own binary sets).
@@ -131,10 +132,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
             cluster::run_scheduler(SchedulerOptions { bind, external_host, flight_sql, executor_timeout_seconds: executor_timeout, token }).await
         }
-        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks, auth_token_file, allowed_roots } => {
+        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, auth_token_file, allowed_roots } => {
             confine(&[], &allowed_roots)?;
             let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
-            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, token }).await
+            let scheduler_wait = std::time::Duration::from_secs(scheduler_wait);
+            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, token }).await
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,

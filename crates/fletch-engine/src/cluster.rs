@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -13,11 +14,15 @@ use ballista_scheduler::scheduler_process::create_scheduler;
 
 use crate::auth::Token;
 use crate::error::{Error, Result};
-use crate::{codec, server};
+use crate::recovery::Recoveries;
+use crate::{codec, remote, server};
 use crate::session::{cluster_config, executor_registry, runtime_env, session_state};
 
-/// Both sides must agree; push-staged is Ballista 55's default, set explicitly.
-const POLICY: TaskSchedulingPolicy = TaskSchedulingPolicy::PushStaged;
+/// Both sides must agree. Pull-staged, not Ballista 55's default push-staged:
+/// the scheduler's slot count of a pushing cluster leaks the slots of tasks
+/// cancelled when a lost executor rolls their stage back, and the job then
+/// waits for ever; executors that pull count their own free slots.
+const POLICY: TaskSchedulingPolicy = TaskSchedulingPolicy::PullStaged;
 /// Executors report every few seconds, so a lost one is noticed in tens of
 /// seconds (Ballista's defaults, 60 s beats and a 180 s timeout, suit
 /// long-lived services better than batch jobs waiting on its tasks).
@@ -53,11 +58,13 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         .await
         .map_err(|e| Error::Cluster(format!("cannot start the scheduler: {e}")))?;
     let bind = opts.bind;
+    let jobs = cluster.job_state();
     let scheduler = create_scheduler(cluster, Arc::new(config))
         .await
         .map_err(|e| Error::Cluster(format!("scheduler on {bind}: {e}")))?;
+    let recoveries = Recoveries::follow(&scheduler, jobs).await?;
     tokio::select! {
-        r = server::serve(scheduler, bind, opts.flight_sql, opts.token) => r,
+        r = server::serve(scheduler, recoveries, bind, opts.flight_sql, opts.token) => r,
         _ = shutdown_signal() => {
             log::info!("scheduler shutting down");
             Ok(())
@@ -74,6 +81,8 @@ pub struct ExecutorOptions {
     pub work_dir: PathBuf,
     /// Task slots; 0 means one per core.
     pub concurrent_tasks: usize,
+    /// How long to keep trying to reach the scheduler at startup.
+    pub scheduler_wait: Duration,
     /// The scheduler's token, presented on every call to it.
     pub token: Option<Token>,
 }
@@ -102,7 +111,10 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         grpc_port,
         scheduler_host: host,
         scheduler_port: port,
-        scheduler_connect_timeout_seconds: 30,
+        // Ballista 55 retries for ever whatever this says (its deadline is
+        // measured from `Instant::now()` each time); reach_scheduler waits
+        // instead, so one attempt is enough here.
+        scheduler_connect_timeout_seconds: 0,
         vcores,
         task_scheduling_policy: POLICY,
         work_dir: Some(opts.work_dir.display().to_string()),
@@ -121,9 +133,28 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         opts.bind,
         opts.scheduler
     );
+    reach_scheduler(&opts.scheduler, opts.scheduler_wait).await?;
     start_executor_process(Arc::new(config))
         .await
         .map_err(|e| Error::Cluster(format!("executor on {}: {e}", opts.bind)))
+}
+
+/// Waits until the scheduler at `addr` answers, saying why not every 10 s;
+/// after `wait`, fails naming it.
+async fn reach_scheduler(addr: &str, wait: Duration) -> Result<()> {
+    let started = Instant::now();
+    let mut said: Option<Instant> = None;
+    loop {
+        let Err(e) = remote::Cluster::new(addr).check_scheduler().await else { return Ok(()) };
+        if started.elapsed() >= wait {
+            return Err(Error::Cluster(format!("executor: gave up after {}s (--scheduler-wait): {e}", wait.as_secs())));
+        }
+        if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            log::warn!("{e}; retrying for up to {}s more", wait.saturating_sub(started.elapsed()).as_secs());
+            said = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn shutdown_signal() {

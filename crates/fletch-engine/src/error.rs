@@ -20,9 +20,9 @@ pub enum Error {
     Sql { source: String, error: DataFusionError },
     /// Another run holds the output root's lease for this job: exit 1.
     Busy(String),
-    /// A job on a cluster stopped making progress and was cancelled; running
-    /// its step again is safe (outputs are staged): exit 1.
-    Stalled(String),
+    /// A job on a cluster stalled (it was cancelled) or lost results with an
+    /// executor; running its step again is safe (outputs are staged): exit 1.
+    Interrupted(String),
     /// Writing results to stdout failed; a reader that closed the pipe
     /// (`fletch sql ... | head`) is no failure: exit 0.
     Stdout(std::io::Error),
@@ -52,13 +52,57 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) | Error::Busy(m) | Error::Stalled(m) => f.write_str(m),
+            Error::Usage(m) | Error::Input(m) | Error::Cluster(m) | Error::Io(m) | Error::Busy(m) | Error::Interrupted(m) => f.write_str(m),
             // DataFusion wraps errors in layers ("External error: Execution error: ...");
             // the innermost one is the message that helps.
-            Error::Engine(e) => write!(f, "{}", e.find_root().to_string().trim()),
-            Error::Sql { source, error } => write!(f, "{source}: {}", error.find_root().to_string().trim()),
+            Error::Engine(e) => write!(f, "{}", root_message(e)),
+            Error::Sql { source, error } => write!(f, "{source}: {}", root_message(error)),
             Error::Stdout(e) => write!(f, "cannot write to stdout: {e}"),
         }
+    }
+}
+
+/// The innermost message of `e`, with a cluster job's failure made readable.
+fn root_message(e: &DataFusionError) -> String {
+    let root = e.find_root().to_string();
+    job_failure(&root).unwrap_or_else(|| root.trim().to_string())
+}
+
+/// A Ballista job failure says what failed as the Debug text of the task's
+/// error (`Job J failed: Job failed due to stage S failed: Task failed due
+/// to runtime execution error: DataFusionError(Shared(External(...)))`).
+/// This keeps the job, the stage, and the message (and path) inside.
+fn job_failure(message: &str) -> Option<String> {
+    let (head, rest) = message.split_once(" failed: Job failed due to stage ")?;
+    let job = head.rsplit_once("Job ")?.1;
+    let (stage, rest) = rest.split_once(" failed: ")?;
+    let attempts = rest.split_once(" failed ").and_then(|(_, r)| r.split_once(" times")).map(|(n, _)| format!(", {n} attempts")).unwrap_or_default();
+    let mut reason = rest.rsplit_once("most recent failure reason: ").map_or(rest, |(_, r)| r).trim().to_string();
+    if let Some(quoted) = reason.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        reason = quoted.replace("\\\"", "\"").replace("\\\\", "\\");
+    }
+    let debug = reason.split_once(" error: ").map_or(reason.as_str(), |(_, d)| d);
+    Some(format!("job {job} failed in stage {stage}{attempts}: {}", innermost(debug)))
+}
+
+/// The message inside nested `Variant(...)` wrappers: a string's text, or a
+/// struct's `message` (with its `path`, as I/O errors carry them).
+fn innermost(debug: &str) -> String {
+    let mut text = debug.trim();
+    while let Some(open) = text.find('(').filter(|&i| i > 0 && text[..i].chars().all(char::is_alphanumeric) && text.ends_with(')')) {
+        text = &text[open + 1..text.len() - 1];
+    }
+    if let Some(string) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        return string.replace("\\\"", "\"");
+    }
+    let field = |name: &str| {
+        let start = text.rfind(&format!("{name}: \""))? + name.len() + 3;
+        text[start..].split('"').next().map(str::to_string)
+    };
+    match (field("message"), field("path")) {
+        (Some(message), Some(path)) => format!("{message}: {}", path.rsplit_once('#').filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit())).map_or(path.as_str(), |(p, _)| p)),
+        (Some(message), None) => message,
+        _ => text.to_string(),
     }
 }
 
@@ -73,8 +117,15 @@ impl std::error::Error for Error {
 }
 
 impl From<DataFusionError> for Error {
+    /// One of ours that passed through DataFusion (a stream's error) comes back as itself.
     fn from(e: DataFusionError) -> Self {
-        Error::Engine(e)
+        match e {
+            DataFusionError::External(inner) => match inner.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(inner) => Error::Engine(DataFusionError::External(inner)),
+            },
+            e => Error::Engine(e),
+        }
     }
 }
 
@@ -87,5 +138,19 @@ impl From<object_store::Error> for Error {
 impl From<datafusion::arrow::error::ArrowError> for Error {
     fn from(e: datafusion::arrow::error::ArrowError) -> Self {
         Error::Engine(DataFusionError::ArrowError(Box::new(e), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_job_failures_keep_the_inner_message() {
+        let cast = r#"Execution error: Job 038HNXFY76000 failed: Job failed due to stage 1 failed: Task failed due to runtime execution error: DataFusionError(Shared(External(ArrowError(CastError("Cannot cast string 'x1' to value of Int32 type")))))"#;
+        assert_eq!(job_failure(cast).unwrap(), "job 038HNXFY76000 failed in stage 1: Cannot cast string 'x1' to value of Int32 type");
+        let io = r#"Execution error: Job 038HNXRWJG000 failed: Job failed due to stage 1 failed: Task 0 in Stage 1 failed 4 times, fail the stage, most recent failure reason: "Task failed due to IO error: DataFusionError(Shared(External(DataFusionError(IoError(Custom { kind: Other, error: Generic { store: \"LocalFileSystem\", source: UnableToOpenFile { source: Os { code: 20, kind: NotADirectory, message: \"Not a directory\" }, path: \"/tmp/t/part.parquet/x.parquet#1\" } } })))))""#;
+        assert_eq!(job_failure(io).unwrap(), "job 038HNXRWJG000 failed in stage 1, 4 attempts: Not a directory: /tmp/t/part.parquet/x.parquet");
+        assert_eq!(job_failure("Execution error: Divide by zero"), None);
     }
 }

@@ -17,6 +17,7 @@ pub mod location;
 pub mod outputs;
 pub mod params;
 pub mod progress;
+pub mod recovery;
 pub mod remote;
 pub mod script;
 pub mod server;

@@ -7,11 +7,13 @@
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use ballista_core::error::BallistaError;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{CancelJobParams, GetJobMetricsParams, GetJobStatusParams, job_status};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use datafusion_proto::protobuf::LogicalPlanNode;
 use futures::StreamExt;
@@ -20,6 +22,7 @@ use tonic::transport::Channel;
 
 use crate::auth::Token;
 use crate::error::{Error, Result};
+use crate::recovery::Recovery;
 
 /// How long a client waits for a scheduler to answer before giving up.
 pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,7 +41,7 @@ pub struct Cluster {
     pub executor_wait: Duration,
     /// How long a job may go without completing a stage before it is cancelled.
     pub stall_timeout: Duration,
-    /// How often a stalled step is run again (its outputs are staged, so it is safe).
+    /// How often an interrupted step is run again (its outputs are staged, so it is safe).
     pub job_retries: u32,
 }
 
@@ -94,7 +97,7 @@ impl Cluster {
     /// saying so every 10 s, for at most `executor_wait`.
     pub async fn wait_for_executors(&self) -> Result<()> {
         let started = Instant::now();
-        let mut said = Instant::now();
+        let mut said: Option<Instant> = None;
         loop {
             if self.ready().await? {
                 return Ok(());
@@ -107,14 +110,14 @@ impl Cluster {
                     self.scheduler
                 )));
             }
-            if said.elapsed() >= Duration::from_secs(10) {
+            if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
                 log::warn!(
                     "waiting for an executor to register with the scheduler at {} ({}s of --executor-wait {}s)",
                     self.scheduler,
                     started.elapsed().as_secs(),
                     self.executor_wait.as_secs()
                 );
-                said = Instant::now();
+                said = Some(Instant::now());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -122,21 +125,52 @@ impl Cluster {
 
     /// The scheduler's `/readyz`: whether an executor is registered.
     async fn ready(&self) -> Result<bool> {
-        let fail = |e: std::io::Error| Error::Cluster(format!("cannot ask the scheduler at {} for executors: {e}", self.scheduler));
-        let mut stream = tokio::time::timeout(SCHEDULER_CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&self.scheduler))
-            .await
-            .map_err(|_| fail(std::io::ErrorKind::TimedOut.into()))?
-            .map_err(fail)?;
-        let request = format!("GET /readyz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.scheduler);
-        stream.write_all(request.as_bytes()).await.map_err(fail)?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.map_err(fail)?;
-        let status = String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or_default().to_string();
+        let (status, _) = self.get("/readyz").await?;
         match status.as_str() {
             "200" => Ok(true),
             "503" => Ok(false),
             other => Err(Error::Cluster(format!("the scheduler at {} answered /readyz with `{other}`: is it a fletch scheduler?", self.scheduler))),
         }
+    }
+
+    /// Fails as [`Error::Interrupted`] when the finished job `job`
+    /// recovered from a lost executor ([`crate::recovery`]).
+    async fn check_recovery(&self, job: &str) -> Result<()> {
+        match self.recovery(job).await? {
+            Some(recovery) if !recovery.is_empty() => {
+                Err(Error::Interrupted(format!("job {job} recovered from a lost executor ({}); fletch does not trust a recovered result", recovery.describe())))
+            }
+            Some(_) => Ok(()),
+            None => Err(Error::Cluster(format!("the scheduler at {} no longer knows job {job}, so cannot say whether it lost an executor", self.scheduler))),
+        }
+    }
+
+    /// What the job `job` recovered from so far (`None`: an unknown job).
+    async fn recovery(&self, job: &str) -> Result<Option<Recovery>> {
+        let (status, body) = self.get(&format!("/jobs/{job}/recovery")).await?;
+        match status.as_str() {
+            "200" => serde_json::from_str(&body).map(Some).map_err(|e| Error::Cluster(format!("the scheduler at {} answered /jobs/{job}/recovery with `{body}`: {e}", self.scheduler))),
+            "404" => Ok(None),
+            _ => Err(Error::Cluster(format!("the scheduler at {} answered /jobs/{job}/recovery with {status} {}", self.scheduler, body.trim()))),
+        }
+    }
+
+    /// `GET path` on the scheduler's port: the status code and the body.
+    async fn get(&self, path: &str) -> Result<(String, String)> {
+        let fail = |e: std::io::Error| Error::Cluster(format!("cannot ask the scheduler at {} for {path}: {e}", self.scheduler));
+        let mut stream = tokio::time::timeout(SCHEDULER_CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&self.scheduler))
+            .await
+            .map_err(|_| fail(std::io::ErrorKind::TimedOut.into()))?
+            .map_err(fail)?;
+        let auth = self.token.as_ref().map_or_else(String::new, |t| format!("Authorization: {}\r\n", t.bearer()));
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n", self.scheduler);
+        stream.write_all(request.as_bytes()).await.map_err(fail)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.map_err(fail)?;
+        let answer = String::from_utf8_lossy(&answer);
+        let status = answer.split_whitespace().nth(1).unwrap_or_default().to_string();
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        Ok((status, body))
     }
 
     async fn client(&self) -> Result<SchedulerGrpcClient<Channel>> {
@@ -205,20 +239,36 @@ pub async fn stream(df: DataFrame) -> Result<SendableRecordBatchStream> {
     let inner = datafusion::physical_plan::execute_stream(plan.clone(), task_ctx)?;
     let running = Arc::new(Running::default());
     let watch = {
-        let running = running.clone();
-        Box::pin(async move { watch(&cluster, plan, &running).await })
+        let (cluster, plan, running) = (cluster.clone(), plan.clone(), running.clone());
+        Box::pin(async move { watch(&cluster, &plan, &running).await })
     };
-    let watched = futures::stream::unfold((inner, Some(watch), running), |(mut inner, watch, running)| async move {
-        let Some(mut watch) = watch else { return None };
-        tokio::select! {
-            next = inner.next() => match next {
-                Some(batch) => Some((batch, (inner, Some(watch), running))),
-                None => {
-                    running.done();
-                    None
+    let watched = futures::stream::unfold(Some((inner, watch, running)), move |state| {
+        let (cluster, plan) = (cluster.clone(), plan.clone());
+        async move {
+            let (mut inner, mut watch, running) = state?;
+            tokio::select! {
+                next = inner.next() => match next {
+                    Some(Err(e)) => {
+                        running.done();
+                        let error = interrupted(e, &cluster, &plan);
+                        Some((Err(datafusion::error::DataFusionError::External(Box::new(error))), None))
+                    }
+                    Some(batch) => Some((batch, Some((inner, watch, running)))),
+                    None => {
+                        running.done();
+                        let checked = match job_of(&plan) {
+                            Some(job) => cluster.check_recovery(&job).await,
+                            None => Ok(()),
+                        };
+                        checked.err().map(|e| (Err(datafusion::error::DataFusionError::External(Box::new(e))), None))
+                    }
+                },
+                problem = &mut watch => {
+                    drop(inner);
+                    let error = give_up(&cluster, problem).await;
+                    Some((Err(datafusion::error::DataFusionError::External(Box::new(error))), None))
                 }
-            },
-            problem = &mut watch => Some((Err(datafusion::error::DataFusionError::External(Box::new(problem))), (inner, None, running))),
+            }
         }
     });
     Ok(Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, watched)))
@@ -229,15 +279,85 @@ async fn watched(cluster: &Cluster, plan: Arc<dyn ExecutionPlan>, run: impl Futu
     tokio::select! {
         done = run => {
             running.done();
-            Ok(done?)
+            let batches = done.map_err(|e| interrupted(e, cluster, &plan))?;
+            if let Some(job) = job_of(&plan) {
+                cluster.check_recovery(&job).await?;
+            }
+            Ok(batches)
         }
-        problem = watch(cluster, plan, &running) => Err(problem),
+        problem = watch(cluster, &plan, &running) => Err(give_up(cluster, problem).await),
     }
+}
+
+/// The error `e` of the query of `plan`, as [`Error::Interrupted`] when it
+/// says that an executor holding the job's results was lost (a retry is
+/// safe, and will run where the executors are now).
+fn interrupted(e: DataFusionError, cluster: &Cluster, plan: &Arc<dyn ExecutionPlan>) -> Error {
+    let job = job_of(plan).map_or_else(|| "its job".to_string(), |j| format!("job {j}"));
+    let lost_scheduler = |why: &str| Error::Cluster(format!("lost the scheduler at {} while it ran {job}: {why}", cluster.scheduler));
+    // Ballista's client polls the job's status; a failed poll is the Debug text of a gRPC status.
+    if let DataFusionError::Execution(m) = e.find_root()
+        && m.starts_with("Status {")
+    {
+        let why = m.split_once("message: \"").and_then(|(_, r)| r.split_once('"')).map_or(m.as_str(), |(w, _)| w);
+        return lost_scheduler(why);
+    }
+    let Some(executor) = lost_executor(&e) else { return Error::Engine(e) };
+    // Ballista reports a scheduler it cannot reach in the same words as an executor.
+    if executor.ends_with(&format!("//{}", cluster.scheduler)) {
+        return lost_scheduler(&root_cause(&e));
+    }
+    Error::Interrupted(format!("{job}: results lost with {executor}: {}", root_cause(&e)))
+}
+
+/// The cluster job of `plan`, once submitted.
+fn job_of(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
+    plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>().and_then(|q| q.job_id()).map(|j| j.to_string())
+}
+
+/// Which executor an error says was lost while the client fetched results
+/// from it, if it says so.
+fn lost_executor(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        match e.downcast_ref::<BallistaError>() {
+            Some(BallistaError::FetchFailed(executor, ..)) => return Some(format!("executor {executor}")),
+            Some(BallistaError::GrpcConnectionError(message)) => return Some(executor_address(message)),
+            _ => {}
+        }
+        // Ballista's client flattens a connection error into an Execution error's text.
+        if let Some(DataFusionError::Execution(message)) = e.downcast_ref::<DataFusionError>()
+            && message.starts_with("GrpcConnectionError(")
+        {
+            return Some(executor_address(message));
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// `the executor at http://HOST:PORT` from Ballista's "... at http://HOST:PORT: why".
+fn executor_address(message: &str) -> String {
+    message
+        .split_once(" at ")
+        .and_then(|(_, rest)| rest.split(|c: char| c.is_whitespace() || c == '"' || c == '\\').next())
+        .map_or_else(|| "an executor".to_string(), |a| format!("the executor at {}", a.trim_end_matches(':')))
+}
+
+/// Why a watched job was given up, and the job to cancel (after the query
+/// is dropped, so the query cannot report the cancellation first).
+struct GiveUp(Error, Option<String>);
+
+async fn give_up(cluster: &Cluster, GiveUp(error, job): GiveUp) -> Error {
+    if let Some(job) = job {
+        cancel(cluster, &job).await;
+    }
+    error
 }
 
 /// Watches the job of `plan` until something is wrong with it (it never
 /// returns otherwise: the caller stops watching when the job is done).
-async fn watch(cluster: &Cluster, plan: Arc<dyn ExecutionPlan>, running: &Running) -> Error {
+async fn watch(cluster: &Cluster, plan: &Arc<dyn ExecutionPlan>, running: &Running) -> GiveUp {
     let Some(query) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() else {
         return std::future::pending().await;
     };
@@ -245,38 +365,54 @@ async fn watch(cluster: &Cluster, plan: Arc<dyn ExecutionPlan>, running: &Runnin
     let (mut job, mut stages, mut progressed, mut silent_since) = (None::<String>, 0usize, Instant::now(), None::<Instant>);
     loop {
         tokio::time::sleep(POLL).await;
-        let Some(id) = job.clone().or_else(|| query.job_id().map(|j| j.to_string())) else { continue };
+        let Some(id) = job.clone().or_else(|| query.job_id().map(|j| j.to_string())) else {
+            if progressed.elapsed() >= cluster.stall_timeout {
+                let error = format!("the scheduler at {} took no job within {}s (--stall-timeout)", cluster.scheduler, cluster.stall_timeout.as_secs());
+                return GiveUp(Error::Interrupted(error), None);
+            }
+            continue;
+        };
         if job.is_none() {
             running.add(cluster, &id);
             job = Some(id.clone());
-            progressed = Instant::now();
         }
+        // Stages completed so far, or `None` once the job has ended (its
+        // query then ends by itself); and what a running job recovered from.
         let answer = async {
             if client.is_none() {
                 client = Some(cluster.client().await?);
             }
             let c = client.as_mut().expect("connected above");
             let status = c.get_job_status(cluster.request(GetJobStatusParams { job_id: id.clone() })).await.map_err(|e| Error::Cluster(e.to_string()))?;
-            let is_running = matches!(status.into_inner().status.and_then(|s| s.status), Some(job_status::Status::Running(_)));
-            let done = match is_running {
-                true => c.get_job_metrics(cluster.request(GetJobMetricsParams { job_id: id.clone() })).await.map(|m| m.into_inner().stages.len()).unwrap_or(stages),
-                false => stages,
-            };
-            Ok::<_, Error>((is_running, done))
+            Ok::<_, Error>(match status.into_inner().status.and_then(|s| s.status) {
+                Some(job_status::Status::Running(_)) => {
+                    let metrics = c.get_job_metrics(cluster.request(GetJobMetricsParams { job_id: id.clone() })).await;
+                    (Some(metrics.map(|m| m.into_inner().stages.len()).unwrap_or(stages)), cluster.recovery(&id).await?)
+                }
+                None | Some(job_status::Status::Queued(_)) => (Some(stages), None),
+                Some(_) => (None, None),
+            })
         };
         match answer.await {
-            Ok((is_running, done)) => {
+            // Its result would not be trusted: run the step again now, not
+            // after Ballista's recovery (which can also stall).
+            Ok((_, Some(recovery))) if !recovery.is_empty() => {
+                running.done();
+                let error = Error::Interrupted(format!("job {id} lost an executor ({}); it was cancelled", recovery.describe()));
+                return GiveUp(error, Some(id));
+            }
+            Ok((done, _)) => {
                 silent_since = None;
-                if done != stages || !is_running {
-                    (stages, progressed) = (done, Instant::now());
+                if done != Some(stages) {
+                    (stages, progressed) = (done.unwrap_or(stages), Instant::now());
                 } else if progressed.elapsed() >= cluster.stall_timeout {
                     running.done();
-                    cancel(cluster, &id).await;
-                    return Error::Stalled(format!(
+                    let error = Error::Interrupted(format!(
                         "job {id} on the scheduler at {} completed no stage for {}s (--stall-timeout); it was cancelled",
                         cluster.scheduler,
                         cluster.stall_timeout.as_secs()
                     ));
+                    return GiveUp(error, Some(id));
                 }
             }
             Err(e) => {
@@ -284,7 +420,7 @@ async fn watch(cluster: &Cluster, plan: Arc<dyn ExecutionPlan>, running: &Runnin
                 let since = *silent_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= SCHEDULER_SILENCE {
                     running.done();
-                    return Error::Cluster(format!("lost the scheduler at {} while it ran job {id}: {e}", cluster.scheduler));
+                    return GiveUp(Error::Cluster(format!("lost the scheduler at {} while it ran job {id}: {e}", cluster.scheduler)), None);
                 }
             }
         }
@@ -307,5 +443,29 @@ impl Running {
         if let Some(job) = self.0.lock().expect("job").take() {
             RUNNING.lock().expect("running jobs").retain(|(_, j)| *j != job);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_executors_are_named_from_ballista_errors() {
+        let flattened = DataFusionError::Execution(
+            r#"GrpcConnectionError("Error connecting to Ballista scheduler or executor at http://127.0.0.1:25342: tonic::transport::Error(Transport, ConnectError(\"tcp connect error\"))")"#.to_string(),
+        );
+        assert_eq!(lost_executor(&flattened).as_deref(), Some("the executor at http://127.0.0.1:25342"));
+        let fetch = DataFusionError::External(Box::new(BallistaError::FetchFailed("e1".into(), 2, 0, "stream reset".into())));
+        assert_eq!(lost_executor(&fetch).as_deref(), Some("executor e1"));
+        let wrapped = DataFusionError::Context("reading".into(), Box::new(fetch));
+        assert_eq!(lost_executor(&wrapped).as_deref(), Some("executor e1"));
+        assert_eq!(lost_executor(&DataFusionError::Execution("Divide by zero error".into())), None);
+    }
+
+    #[test]
+    fn our_errors_come_back_through_datafusion_as_themselves() {
+        let through = DataFusionError::External(Box::new(Error::Interrupted("job 1 stalled".into())));
+        assert!(matches!(Error::from(through), Error::Interrupted(m) if m == "job 1 stalled"));
     }
 }

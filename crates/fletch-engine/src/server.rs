@@ -1,12 +1,12 @@
 //! The scheduler's one port: Ballista's scheduler gRPC service, Flight SQL
-//! (`--flight-sql`), `/healthz` and `/readyz`, behind the token check
+//! (`--flight-sql`), `/jobs/ID/recovery`, `/healthz` and `/readyz`, behind the token check
 //! ([`crate::auth`]) when a token is configured. The port is bound before
 //! anything says it listens.
 
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,12 +16,13 @@ use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use crate::auth::{self, Token};
 use crate::error::{Error, Result};
 use crate::flight_sql::{self, Scheduler};
+use crate::recovery::Recoveries;
 
 /// The gRPC path of Arrow Flight (and so Flight SQL) calls.
 const FLIGHT_SERVICE: &str = "/arrow.flight.protocol.FlightService/";
 
 /// Serves `scheduler` on `bind` until the future is dropped.
-pub async fn serve(scheduler: Scheduler, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
+pub async fn serve(scheduler: Scheduler, recoveries: Recoveries, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::Cluster(format!("scheduler: cannot listen on {bind}: {e}")))?;
     let config = scheduler.state.config.clone();
     let mut routes = tonic::service::RoutesBuilder::default();
@@ -34,7 +35,8 @@ pub async fn serve(scheduler: Scheduler, bind: SocketAddr, flight_sql: bool, tok
         routes.add_service(flight_sql::service(scheduler.clone(), token.clone()));
     }
     let health = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route("/readyz", get(readyz)).with_state(scheduler);
-    let mut app = routes.routes().into_axum_router();
+    let jobs = axum::Router::new().route("/jobs/{id}/recovery", get(recovery)).with_state(recoveries);
+    let mut app = routes.routes().into_axum_router().merge(jobs);
     if let Some(token) = token {
         app = app.layer(middleware::from_fn_with_state(token, require_token));
     } else if !bind.ip().is_loopback() {
@@ -52,6 +54,15 @@ async fn readyz(State(scheduler): State<Scheduler>) -> Response {
         (StatusCode::OK, "ready: executors registered\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready: no executor registered\n").into_response()
+    }
+}
+
+/// What a finished job recovered from (JSON [`crate::recovery::Recovery`]); 404 for an unknown job.
+async fn recovery(State(recoveries): State<Recoveries>, Path(job): Path<String>) -> Response {
+    match recoveries.of(&job).await {
+        Ok(Some(r)) => axum::Json(r).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no finished job {job}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
+use ballista_core::config::{BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_CLIENT_PULL};
 use ballista_core::registry::BallistaFunctionRegistry;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::SessionState;
@@ -86,7 +86,12 @@ pub async fn connect(mode: &Mode) -> Result<SessionContext> {
         Mode::Cluster(cluster) => {
             cluster.check_scheduler().await?;
             cluster.wait_for_executors().await?;
-            let mut config = cluster_config().with_ballista_logical_extension_codec(codec::logical_codec());
+            // Pulling job status gives the job's id as soon as it is submitted
+            // (pushed status names it only once the job is scheduled), so a
+            // queued job can be watched and cancelled too.
+            let mut config = cluster_config()
+                .with_ballista_logical_extension_codec(codec::logical_codec())
+                .set_bool(BALLISTA_CLIENT_PULL, true);
             if let Some(token) = &cluster.token {
                 config = config.with_ballista_grpc_metadata(HashMap::from([("authorization".to_string(), token.bearer())]));
             }

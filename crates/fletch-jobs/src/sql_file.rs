@@ -2,6 +2,7 @@
 //! and writes its result as a Parquet table under the output root.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
 use async_trait::async_trait;
 use fletch_engine::outputs::check_path;
@@ -9,7 +10,7 @@ use fletch_engine::params::{ParamType, Params};
 use fletch_engine::script::Script;
 use fletch_engine::{Error, Result};
 
-use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, retry_stalled};
+use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, in_sql, retry_interrupted};
 
 pub struct SqlFile;
 
@@ -55,7 +56,7 @@ impl Job for SqlFile {
         let (retries, mut retried) = (rc.job_retries(), 0);
         loop {
             let result = write(rc, &script, &params, &path, &table, &partition_by).await;
-            if !retry_stalled(&result, &mut retried, retries, &path) {
+            if let ControlFlow::Break(result) = retry_interrupted(result, &mut retried, retries, &path) {
                 step.done(Some(result?));
                 return Ok(());
             }
@@ -73,10 +74,7 @@ async fn write(rc: &mut RunContext, script: &Script, params: &Params, path: &str
             columns.into_iter().collect::<Vec<_>>().join(", ")
         )));
     }
-    let staged = rc.outputs.stage_table(table, df, partition_by).await.map_err(|e| match e {
-        Error::Engine(error) => Error::Sql { source: path.to_string(), error },
-        other => other,
-    })?;
+    let staged = rc.outputs.stage_table(table, df, partition_by).await.map_err(|e| in_sql(path, e))?;
     Ok(staged.rows)
 }
 

@@ -6,7 +6,7 @@ use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, Result};
 use crate::location::{Location, relative_key};
@@ -73,6 +73,69 @@ pub(super) async fn check_readable(ctx: &SessionContext, name: &str, location: &
         files.len(),
         shown.join(", ")
     )))
+}
+
+/// The rows of the Parquet files under `location`, from their footers.
+pub async fn rows_in(location: &Location) -> Result<u64> {
+    let store = location.store()?;
+    let files = table_files(&location.to_string(), location).await?;
+    let counts: Vec<_> = files.into_iter().map(|f| footer_rows(store.clone(), f.meta)).collect();
+    futures::stream::iter(counts).buffer_unordered(CONCURRENT_CHECKS).try_fold(0, |sum, n| async move { Ok(sum + n) }).await
+}
+
+async fn footer_rows(store: Arc<dyn ObjectStore>, meta: ObjectMeta) -> Result<u64> {
+    let footer = DFParquetMetadata::new(store.as_ref(), &meta).fetch_metadata().await.map_err(|e| Error::io(format!("cannot read the footer of {}: {}", meta.location, e.find_root())))?;
+    Ok(footer.file_metadata().num_rows().max(0) as u64)
+}
+
+/// The first text value under `location` that is not UTF-8, as `file F,
+/// column C`: DataFusion's own error names neither. Reads every text column
+/// of every file, so it is for explaining a failure, not for every run.
+pub async fn find_non_utf8(location: &Location) -> Result<Option<String>> {
+    let store = location.store()?;
+    for file in table_files(&location.to_string(), location).await? {
+        let bytes = store.get(&file.meta.location).await.map_err(Error::from)?.bytes().await.map_err(Error::from)?;
+        let bad = tokio::task::spawn_blocking(move || non_utf8_column(bytes)).await.map_err(|e| Error::io(e.to_string()))?;
+        if let Some(column) = bad.map_err(|e| Error::io(format!("cannot read {}: {e}", file.rel)))? {
+            return Ok(Some(format!("file {}, column {column}", file.rel)));
+        }
+    }
+    Ok(None)
+}
+
+/// The path of the first text column of a Parquet file holding a value that is not UTF-8.
+fn non_utf8_column(file: bytes::Bytes) -> datafusion::parquet::errors::Result<Option<String>> {
+    use datafusion::parquet::basic::{ConvertedType, LogicalType};
+    use datafusion::parquet::column::reader::get_typed_column_reader;
+    use datafusion::parquet::data_type::ByteArrayType;
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let reader = SerializedFileReader::new(file)?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let text: Vec<usize> = (0..schema.num_columns())
+        .filter(|&i| {
+            let c = schema.column(i);
+            matches!(c.logical_type_ref(), Some(LogicalType::String)) || c.converted_type() == ConvertedType::UTF8
+        })
+        .collect();
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g)?;
+        for &i in &text {
+            let mut column = get_typed_column_reader::<ByteArrayType>(group.get_column_reader(i)?);
+            let (mut values, mut def, mut rep) = (Vec::new(), Vec::new(), Vec::new());
+            loop {
+                (values.clear(), def.clear(), rep.clear());
+                let (records, _, _) = column.read_records(8192, Some(&mut def), Some(&mut rep), &mut values)?;
+                if values.iter().any(|v| std::str::from_utf8(v.data()).is_err()) {
+                    return Ok(Some(schema.column(i).path().string()));
+                }
+                if records == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Why the file `rel` is not readable Parquet, if it is not.

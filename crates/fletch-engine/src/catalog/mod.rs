@@ -11,6 +11,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::location::Location;
+pub use files::{find_non_utf8, rows_in};
 use files::{partition_cols, table_files};
 
 /// What was registered for one input table.

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
@@ -115,7 +116,7 @@ impl Outputs {
             Err(e) => {
                 self.staged.retain(|s| s.path != table);
                 remove_tree(&location).await;
-                Err(e)
+                Err(writing(&location, e))
             }
         }
     }
@@ -155,7 +156,7 @@ impl Outputs {
             Ok(rows) => rows,
             Err(e) => {
                 remove_tree(&location).await;
-                return Err(e);
+                return Err(writing(&location, e));
             }
         };
         self.scratch.push(name.to_string());
@@ -395,12 +396,23 @@ pub async fn usage(location: &Location) -> Result<(usize, u64)> {
     Ok((metas.len(), metas.iter().map(|m| m.size).sum()))
 }
 
+/// A failed write's error, naming `location` when it is about the file
+/// system (object_store's "No space left on device" names no file).
+fn writing(location: &Location, e: Error) -> Error {
+    let about_files = match &e {
+        Error::Engine(de) => matches!(de.find_root(), DataFusionError::ObjectStore(_) | DataFusionError::IoError(_)) || e.to_string().contains("(os error "),
+        _ => false,
+    };
+    if about_files { Error::io(format!("cannot write {location}: {e}")) } else { e }
+}
+
 /// Writes `df` as Parquet under `location`; an empty result still leaves one
 /// file with every column, so the table stays readable with its schema.
 async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[String]) -> Result<u64> {
     let schema = df.schema().as_arrow().clone();
     // DataFrame::write_parquet's plan, run through the cluster watch.
     let (state, plan) = df.into_parts();
+    let on_cluster = state.config().get_extension::<crate::remote::Cluster>().is_some();
     let format = format_as_file_type(Arc::new(ParquetFormatFactory::new()));
     let copy = LogicalPlanBuilder::copy_to(plan, location.as_str().to_string(), format, Default::default(), partition_by.to_vec())?.build()?;
     let batches = crate::remote::collect(DataFrame::new(state, copy)).await?;
@@ -409,6 +421,9 @@ async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[Strin
         .filter_map(|b| b.column_by_name("count"))
         .map(|c| c.as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
         .sum();
+    if on_cluster {
+        check_no_leftovers(location, rows).await?;
+    }
     if rows == 0 && usage(location).await?.0 == 0 {
         let encode = |e| Error::io(format!("cannot encode an empty table: {e}"));
         let writer = datafusion::parquet::arrow::ArrowWriter::try_new(Vec::new(), Arc::new(schema), None).map_err(encode)?;
@@ -416,6 +431,18 @@ async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[Strin
         location.store()?.put(&key_of(&url), PutPayload::from(writer.into_inner().map_err(encode)?)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
     }
     Ok(rows)
+}
+
+/// Ballista runs the tasks of a lost executor again, and an attempt that
+/// got far enough leaves its files (named by a write id of its own) beside
+/// the rerun's. Only the attempts that counted are in `rows`, so files
+/// holding more mean leftovers: the write is interrupted, to run again.
+async fn check_no_leftovers(location: &Location, rows: u64) -> Result<()> {
+    let on_disk = crate::catalog::rows_in(location).await?;
+    if on_disk == rows {
+        return Ok(());
+    }
+    Err(Error::Interrupted(format!("{location}: its files hold {on_disk} rows but the job wrote {rows}: tasks of a lost executor left files behind")))
 }
 
 /// A name no other run in this or another process will pick.

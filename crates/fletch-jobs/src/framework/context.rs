@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
+use fletch_engine::catalog::InputTable;
 use fletch_engine::outputs::Outputs;
 use fletch_engine::params::{Params, parse_date};
 use fletch_engine::progress::Progress;
@@ -72,12 +73,14 @@ pub struct RunContext {
     /// Everything the run writes, committed by the framework when the job succeeds.
     pub outputs: Outputs,
     pub(super) output_folders: BTreeMap<&'static str, String>,
+    /// The input tables registered so far.
+    pub(super) inputs: Vec<InputTable>,
 }
 
 impl RunContext {
     pub(super) fn new(ctx: SessionContext, opts: RunOptions, outputs: Outputs) -> Self {
         let progress = Progress::new(opts.quiet);
-        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new() }
+        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), inputs: Vec::new() }
     }
 
     /// `YYYYMMDD`, as dated output copies and `submission_date_s3` spell it.

@@ -16,7 +16,7 @@ use fletch_engine::Result;
 pub use args::JobArgs;
 pub use context::{RunContext, RunOptions};
 pub use spec::{COMMON_PARAMS, JobSpec, OutputFormat, OutputSpec, ParamSpec};
-pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, retry_stalled};
+pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, in_sql, retry_interrupted};
 
 #[async_trait]
 pub trait Job: Sync {
@@ -37,7 +37,10 @@ pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Vec<
     let ctx = session::connect(&opts.mode).await?;
     let outputs = Outputs::begin(&opts.output_root, &job.lease_name(args)).await?;
     let mut rc = RunContext::new(ctx, opts, outputs);
-    let result = job.run(&mut rc, args).await;
+    let result = match job.run(&mut rc, args).await {
+        Err(e) if e.to_string().contains("non UTF-8") => Err(rc.locate_non_utf8(e).await),
+        done => done,
+    };
     let RunContext { outputs, progress, .. } = rc;
     match result {
         Ok(()) => {

@@ -83,5 +83,5 @@ pub const COMMON_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("auth-token-file", ParamType::String, "file holding the scheduler's token (its --auth-token-file)"),
     ParamSpec::new("executor-wait", ParamType::Int, "seconds to wait for an executor to register with the scheduler").default("120"),
     ParamSpec::new("stall-timeout", ParamType::Int, "seconds a cluster job may complete no stage before it is cancelled").default("600"),
-    ParamSpec::new("job-retries", ParamType::Int, "how often a step whose cluster job stalled runs again").default("1"),
+    ParamSpec::new("job-retries", ParamType::Int, "how often a step whose cluster job stalled or lost an executor runs again").default("1"),
 ];

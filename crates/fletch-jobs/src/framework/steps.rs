@@ -6,6 +6,7 @@
 //! is named with the step that reads it and the folder searched.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use fletch_engine::catalog::{self, ColumnKind, InputTable};
@@ -190,7 +191,21 @@ impl RunContext {
             let input = inputs.iter().find(|i| i.table == name).cloned().unwrap_or_else(|| Input::new(&name));
             self.register(&input, &mut inferred).await.map_err(|e| Error::input(format!("{source} reads `{name}`: {e}")))?;
         }
+        self.inputs.extend(inferred.into_values());
         Ok(())
+    }
+
+    /// `e`, an error about text that is not UTF-8, with the input table,
+    /// file and column that hold it (DataFusion names none of them).
+    pub async fn locate_non_utf8(&self, e: Error) -> Error {
+        for input in &self.inputs {
+            match catalog::find_non_utf8(&input.location).await {
+                Ok(Some(place)) => return Error::input(format!("input table `{}` at {} holds text that is not UTF-8 ({place}): {e}", input.name, input.location)),
+                Ok(None) => {}
+                Err(looking) => log::warn!("could not look for the text that is not UTF-8 in {}: {looking}", input.location),
+            }
+        }
+        e
     }
 
     /// Registers one input, inferring the files' schema once per folder.
@@ -234,20 +249,19 @@ impl RunContext {
         self.run_step(step, params, false).await
     }
 
-    /// Runs the step; a cluster job that stalled (and was cancelled) runs
+    /// Runs the step; a cluster job that was interrupted (stalled, or lost an executor) runs
     /// again, up to `--job-retries` times: its outputs are staged, so nothing
     /// of the failed attempt remains.
     async fn run_step(&mut self, step: &SqlStep, params: &Params, report: bool) -> Result<Ran> {
         let (retries, mut retried) = (self.job_retries(), 0);
         loop {
-            let result = self.run_once(step, params, report).await;
-            if !retry_stalled(&result, &mut retried, retries, step.file) {
+            if let ControlFlow::Break(result) = retry_interrupted(self.run_once(step, params, report).await, &mut retried, retries, step.file) {
                 return result;
             }
         }
     }
 
-    /// How often a stalled cluster job runs again (`--job-retries`; none embedded).
+    /// How often an interrupted cluster job runs again (`--job-retries`; none embedded).
     pub fn job_retries(&self) -> u32 {
         match &self.opts.mode {
             Mode::Cluster(cluster) => cluster.job_retries,
@@ -269,10 +283,7 @@ impl RunContext {
         };
         let progress = report.then(|| self.progress.clone());
         let started = progress.as_ref().map(|p| p.step(&label));
-        let in_step = |e: Error| match e {
-            Error::Engine(error) => Error::Sql { source: step.file.to_string(), error },
-            other => other,
-        };
+        let in_step = |e: Error| in_sql(step.file, e);
         let ran = match step.becomes {
             Becomes::View => unreachable!("returned above"),
             Becomes::Scratch => Ran { rows: Some(self.outputs.scratch_table(&self.ctx, step.name, df).await.map_err(in_step)?), batches: Vec::new() },
@@ -302,17 +313,30 @@ impl RunContext {
     }
 }
 
-/// Whether `result`, an attempt at `what`, should run again: a cluster job
-/// that stalled ([`Error::Stalled`], already cancelled), `retried` of
-/// `retries` times so far (counted here).
-pub fn retry_stalled<T>(result: &Result<T>, retried: &mut u32, retries: u32, what: &str) -> bool {
+/// `e`, which running the SQL of `source` gave, naming `source`.
+pub fn in_sql(source: &str, e: Error) -> Error {
+    match e {
+        Error::Engine(error) => Error::Sql { source: source.to_string(), error },
+        // "lost the scheduler ...", "cannot write ..." say which step it happened in.
+        Error::Cluster(m) => Error::Cluster(format!("{source}: {m}")),
+        Error::Io(m) => Error::Io(format!("{source}: {m}")),
+        other => other,
+    }
+}
+
+/// Whether `result`, an attempt at `what`, should run again (`Continue`): a
+/// cluster job that was interrupted ([`Error::Interrupted`]: stalled and
+/// cancelled, or its results lost with an executor), `retried` of `retries`
+/// times so far (counted here). An interruption past the last retry names `what`.
+pub fn retry_interrupted<T>(result: Result<T>, retried: &mut u32, retries: u32, what: &str) -> ControlFlow<Result<T>> {
     match result {
-        Err(Error::Stalled(why)) if *retried < retries => {
+        Err(Error::Interrupted(why)) if *retried < retries => {
             *retried += 1;
             log::warn!("{what}: {why}; running it again (retry {retried} of {retries})");
-            true
+            ControlFlow::Continue(())
         }
-        _ => false,
+        Err(Error::Interrupted(why)) => ControlFlow::Break(Err(Error::Interrupted(format!("{what}: {why} (attempts: {})", retries + 1)))),
+        done => ControlFlow::Break(done),
     }
 }
 

@@ -9,11 +9,14 @@ mod config;
 mod settings;
 mod tfrecords;
 
+use std::ops::ControlFlow;
+
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
 use datafusion::prelude::{col, lit};
 use fletch_engine::batches::column;
 use fletch_engine::catalog::ColumnKind;
+use fletch_engine::location::Location;
 use fletch_engine::params::Params;
 use fletch_engine::progress::group_thousands;
 use fletch_engine::{Error, Result};
@@ -21,7 +24,7 @@ use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use tokio::io::AsyncWriteExt;
 
-use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext, SqlStep};
+use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext, SqlStep, retry_interrupted};
 pub use settings::{PARAMS, SLOT_IDS_FILE, STAGES, Settings, Stage};
 
 crate::sql_steps!("lookalike-prepare" {
@@ -276,44 +279,58 @@ fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<String>> {
 }
 
 /// Streams the train-ready table, bucket by bucket in did_index order, into
-/// `did_bucket=<b>/part-<n>.tfrecord` files of the staged `table`.
+/// `did_bucket=<b>/part-<n>.tfrecord` files of the staged `table`. A bucket
+/// whose cluster job is interrupted is written again from its first file.
 async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -> Result<()> {
     let progress = rc.progress.clone();
     let step = progress.step(&format!("write {table}"));
     let staging = rc.outputs.table_dir(table)?;
-    let store = staging.store()?;
-    let io = |e: std::io::Error| Error::io(format!("cannot write {staging}: {e}"));
-    let mut rows = 0u64;
+    let (retries, mut rows) = (rc.job_retries(), 0u64);
     for bucket in buckets {
-        let df = rc.ctx.table(STEPS.trainready.name).await?.filter(col("did_bucket").eq(lit(bucket.as_str())))?.sort(vec![col("did_index").sort(true, false)])?;
-        let mut stream = fletch_engine::remote::stream(df).await?;
-        let (mut file, mut in_file, mut buf) = (0usize, 0usize, Vec::new());
-        let mut writer: Option<BufWriter> = None;
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let mut start = 0;
-            while start < batch.num_rows() {
-                if writer.is_none() {
-                    let key = object_store::path::Path::from(format!("{}/did_bucket={bucket}/part-{file:05}.tfrecord", staging.prefix()));
-                    writer = Some(BufWriter::new(store.clone(), key));
-                }
-                let take = (batch.num_rows() - start).min(RECORDS_PER_FILE - in_file);
-                buf.clear();
-                tfrecords::append_examples(&batch.slice(start, take), &mut buf)?;
-                let w = writer.as_mut().expect("opened above");
-                w.write_all(&buf).await.map_err(io)?;
-                (start, in_file, rows) = (start + take, in_file + take, rows + take as u64);
-                if in_file == RECORDS_PER_FILE {
-                    w.shutdown().await.map_err(io)?;
-                    (writer, in_file, file) = (None, 0, file + 1);
-                }
+        let mut retried = 0;
+        loop {
+            let written = write_bucket(rc, &staging, bucket).await;
+            if let ControlFlow::Break(written) = retry_interrupted(written, &mut retried, retries, &format!("write {table} bucket {bucket}")) {
+                rows += written?;
+                break;
             }
-        }
-        if let Some(mut w) = writer {
-            w.shutdown().await.map_err(io)?;
         }
     }
     rc.outputs.add_rows(table, rows);
     step.done(Some(rows));
     Ok(())
+}
+
+/// Writes one bucket's files under `staging`; returns its rows.
+async fn write_bucket(rc: &RunContext, staging: &Location, bucket: &str) -> Result<u64> {
+    let store = staging.store()?;
+    let io = |e: std::io::Error| Error::io(format!("cannot write {staging}: {e}"));
+    let df = rc.ctx.table(STEPS.trainready.name).await?.filter(col("did_bucket").eq(lit(bucket)))?.sort(vec![col("did_index").sort(true, false)])?;
+    let mut stream = fletch_engine::remote::stream(df).await?;
+    let (mut file, mut in_file, mut rows, mut buf) = (0usize, 0usize, 0u64, Vec::new());
+    let mut writer: Option<BufWriter> = None;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let mut start = 0;
+        while start < batch.num_rows() {
+            if writer.is_none() {
+                let key = object_store::path::Path::from(format!("{}/did_bucket={bucket}/part-{file:05}.tfrecord", staging.prefix()));
+                writer = Some(BufWriter::new(store.clone(), key));
+            }
+            let take = (batch.num_rows() - start).min(RECORDS_PER_FILE - in_file);
+            buf.clear();
+            tfrecords::append_examples(&batch.slice(start, take), &mut buf)?;
+            let w = writer.as_mut().expect("opened above");
+            w.write_all(&buf).await.map_err(io)?;
+            (start, in_file, rows) = (start + take, in_file + take, rows + take as u64);
+            if in_file == RECORDS_PER_FILE {
+                w.shutdown().await.map_err(io)?;
+                (writer, in_file, file) = (None, 0, file + 1);
+            }
+        }
+    }
+    if let Some(mut w) = writer {
+        w.shutdown().await.map_err(io)?;
+    }
+    Ok(rows)
 }
