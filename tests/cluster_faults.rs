@@ -116,3 +116,18 @@ fn stalled_and_abandoned_jobs_are_cancelled_on_the_scheduler() {
     assert_fails(&r, 1, &format!("error: {}: lost the scheduler at {} while it ran job ", sql.display(), cluster.scheduler), "lost scheduler");
     assert!(!out.join(".fletch-staging").exists(), "staging and lease removed");
 }
+
+/// `FLETCH_SCHEDULING=push` on every process: the scheduler pushes tasks
+/// (faster for small jobs, unsafe when executors are lost) and gets the same result.
+#[test]
+fn a_pushing_cluster_runs_jobs_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = sample(&tmp.path().join("sample"));
+    let cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[("FLETCH_SCHEDULING", "push")]);
+    assert!(cluster.scheduler_log().contains("task scheduling policy of PushStaged"), "{}", cluster.scheduler_log());
+    ok(run(&by_day_args(tmp.path(), &data, &cluster.scheduler, &[])));
+    let out = tmp.path().join("out");
+    let counted = ok(fletch(&["sql", "-q", "--format", "csv", "--data-root", out.to_str().unwrap(), "-c", "SELECT sum(n) AS n FROM by_day"]));
+    assert_eq!(counted, "n\n9333\n");
+    assert!(cluster.finished_tasks().iter().all(|&n| n > 0), "both executors ran tasks");
+}

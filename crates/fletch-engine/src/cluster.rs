@@ -22,7 +22,14 @@ use crate::session::{cluster_config, executor_registry, runtime_env, session_sta
 /// the scheduler's slot count of a pushing cluster leaks the slots of tasks
 /// cancelled when a lost executor rolls their stage back, and the job then
 /// waits for ever; executors that pull count their own free slots.
-const POLICY: TaskSchedulingPolicy = TaskSchedulingPolicy::PullStaged;
+/// `FLETCH_SCHEDULING=push` (on the scheduler and every executor) chooses
+/// push-staged: faster for many small jobs, unsafe when executors are lost.
+fn policy() -> TaskSchedulingPolicy {
+    match std::env::var("FLETCH_SCHEDULING").as_deref() {
+        Ok("push") => TaskSchedulingPolicy::PushStaged,
+        _ => TaskSchedulingPolicy::PullStaged,
+    }
+}
 /// Executors report every few seconds, so a lost one is noticed in tens of
 /// seconds (Ballista's defaults, 60 s beats and a 180 s timeout, suit
 /// long-lived services better than batch jobs waiting on its tasks).
@@ -45,7 +52,7 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         bind_host: opts.bind.ip().to_string(),
         bind_port: opts.bind.port(),
         external_host: opts.external_host.unwrap_or_else(|| opts.bind.ip().to_string()),
-        scheduling_policy: POLICY,
+        scheduling_policy: policy(),
         executor_timeout_seconds: opts.executor_timeout_seconds,
         no_executors_grace_period_seconds: opts.executor_timeout_seconds,
         expire_dead_executor_interval_seconds: HEARTBEAT_SECONDS,
@@ -116,7 +123,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         // instead, so one attempt is enough here.
         scheduler_connect_timeout_seconds: 0,
         vcores,
-        task_scheduling_policy: POLICY,
+        task_scheduling_policy: policy(),
         work_dir: Some(opts.work_dir.display().to_string()),
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
         override_config_producer: Some(Arc::new(cluster_config)),
