@@ -94,7 +94,7 @@ fn text_that_is_not_utf8_is_located() {
     python(&["-c", write, table.to_str().unwrap()], &[]);
     let sql = tmp.path().join("names.sql");
     std::fs::write(&sql, "SELECT upper(name) AS name FROM names").unwrap();
-    let r = fletch(&["run", "sql-file", "-q", "--data-root", data.to_str().unwrap(), "--output-root", out.to_str().unwrap(), "--sql", sql.to_str().unwrap()]);
+    let r = run("sql-file", &data, &out, &["--sql", sql.to_str().unwrap()]);
     let place = format!("input table `names` at file://{}/names/ holds text that is not UTF-8 (file day=1/part-1.parquet, column name)", data.display());
     assert_fails(&r, 1, &place, "not UTF-8");
     assert!(!out.join("names").exists(), "nothing written");
@@ -124,7 +124,7 @@ fn a_full_disk_is_named() {
     let sql = tmp.path().join("big.sql");
     std::fs::write(&sql, "SELECT repeat('x', 1000) || CAST(v AS VARCHAR) AS s FROM generate_series(1, 200000) t(v)").unwrap();
     let out = disk.join("out");
-    let r = fletch(&["run", "sql-file", "-q", "--data-root", data.to_str().unwrap(), "--output-root", out.to_str().unwrap(), "--sql", sql.to_str().unwrap()]);
+    let r = run("sql-file", &data, &out, &["--sql", sql.to_str().unwrap()]);
     assert_fails(&r, 1, &format!("error: {}: cannot write file://{}/.fletch-staging/sql-file.big/", sql.display(), out.display()), "disk full");
     assert_fails(&r, 1, "No space left on device", "disk full");
     assert_eq!(std::fs::read_dir(&disk).unwrap().count(), 0, "nothing left on the full disk");
