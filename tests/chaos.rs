@@ -162,7 +162,7 @@ fn trial(case: &Case, dir: &Path, data: &Path, reference: &Path, kill_after: Dur
         Outcome::Slow
     } else if staged || tree(&out) != before {
         Outcome::Partial
-    } else if !error.starts_with("error: ") || error.contains("h2 protocol") || error.contains("panicked") {
+    } else if !error.starts_with("error: ") || (error.contains("h2 protocol") && !error.contains("lost its connection")) || error.contains("panicked") {
         Outcome::Unclear
     } else {
         Outcome::Failed

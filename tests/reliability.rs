@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{assert_fails, fletch, fletch_bin, fletch_env, generated_taar_data, ok, python, stderr, tree};
+use crate::support::{Cluster, assert_fails, fletch, fletch_bin, fletch_env, generated_taar_data, ok, python, stderr, tree};
 
 const DATE: &str = "20261121";
 const PREFIX: &str = "telemetry-ml/addon_recommender/";
@@ -75,6 +75,34 @@ fn empty_and_corrupt_input_files_fail_naming_the_file() {
     let r = run("taar-lite-guidranking", &data, &out, &[]);
     assert_fails(&r, 1, &format!("{name} (Parquet error:"), "corrupt file");
     assert_eq!(tree(&out), before, "the failed runs changed the outputs");
+}
+
+/// `--skip-unreadable-files` reads what the other files hold, on a cluster
+/// too (whose scheduler lists the files again), and names what it left out.
+#[test]
+fn unreadable_files_are_skipped_when_asked_embedded_and_on_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generated(tmp.path());
+    let day = data.join("clients_daily/submission_date_s3=20261115");
+    let file = std::fs::read_dir(&day).unwrap().next().unwrap().unwrap().path();
+    // The reference: the same data without that file.
+    std::fs::rename(&file, tmp.path().join("moved.parquet")).unwrap();
+    let want = tmp.path().join("want");
+    ok(run("taar-lite-guidranking", &data, &want, &[]));
+    std::fs::write(&file, b"not parquet").unwrap();
+    let name = format!("submission_date_s3=20261115/{}", file.file_name().unwrap().to_string_lossy());
+
+    let cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    for (label, extra) in [("embedded", vec![]), ("cluster", vec!["--scheduler", cluster.scheduler.as_str()])] {
+        let out = tmp.path().join(format!("out-{label}"));
+        let r = run("taar-lite-guidranking", &data, &out, &[&["--skip-unreadable-files"], &extra[..]].concat());
+        let log = stderr(&r);
+        ok(r);
+        assert!(log.contains("input table clients_daily: skipping 1 of 28 files, not readable Parquet (--skip-unreadable-files)"), "{label}: {log}");
+        assert!(log.contains(&format!("skipped {name} (Parquet error:")), "{label}: {log}");
+        let visible = |root: &Path| tree(root).into_iter().filter(|(f, _)| !f.starts_with('.')).collect::<Vec<_>>();
+        assert_eq!(visible(&out), visible(&want), "{label}: outputs differ from a run without the file");
+    }
 }
 
 /// DataFusion fails on text that is not UTF-8 naming no table, column or file.

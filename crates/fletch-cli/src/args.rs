@@ -140,6 +140,9 @@ pub struct SqlArgs {
     /// Register every Parquet table folder under this root first.
     #[arg(long)]
     pub data_root: Option<String>,
+    /// Leave out files under --data-root that are not readable Parquet, naming them in the log.
+    #[arg(long)]
+    pub skip_unreadable_files: bool,
     /// Comma-separated local folders SQL may read and write besides --data-root.
     #[arg(long, default_value = "")]
     pub allowed_roots: String,

@@ -36,7 +36,8 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
     crate::confine(&data_root.iter().collect::<Vec<_>>(), &args.allowed_roots)?;
     let ctx = session::connect(&mode).await?;
     if let Some(root) = &data_root {
-        for t in catalog::register_all_inputs(&ctx, root).await? {
+        let unreadable = if args.skip_unreadable_files { catalog::Unreadable::Skip } else { catalog::Unreadable::Fail };
+        for t in catalog::register_all_inputs(&ctx, root, unreadable).await? {
             if !quiet {
                 eprintln!("table {} ({} files under {})", t.name, t.files, t.location);
             }

@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(read_tree(a.path()), read_tree(b.path()));
 
         let ctx = connect(&Mode::Embedded).await.unwrap();
-        let tables: Vec<_> = register_all_inputs(&ctx, &root).await.unwrap().into_iter().map(|t| t.name).collect();
+        let tables: Vec<_> = register_all_inputs(&ctx, &root, Default::default()).await.unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(tables, ["ad_keywords", "ads_clicklog", "ads_persona", "ads_showlog"]);
         for (table, time) in [("ads_showlog", "show_time"), ("ads_clicklog", "click_time")] {
             let schema = ctx.table(table).await.unwrap().schema().as_arrow().clone();
@@ -369,7 +369,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = gen_into(Dataset::Lookalike, dir.path(), 0.0001, 1).await;
         let ctx = connect(&Mode::Embedded).await.unwrap();
-        register_all_inputs(&ctx, &root).await.unwrap();
+        register_all_inputs(&ctx, &root, Default::default()).await.unwrap();
         assert_eq!(scalar_i64(&ctx, "SELECT count(DISTINCT spread_app_id) FROM ad_keywords").await, 282);
         let q = "SELECT keyword, keyword_index, count(*) AS apps FROM ad_keywords GROUP BY 1, 2 ORDER BY 2";
         let out = pretty_format_batches(&ctx.sql(q).await.unwrap().collect().await.unwrap()).unwrap().to_string();

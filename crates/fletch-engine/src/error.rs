@@ -95,15 +95,18 @@ fn innermost(debug: &str) -> String {
     if let Some(string) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         return string.replace("\\\"", "\"");
     }
-    let field = |name: &str| {
-        let start = text.rfind(&format!("{name}: \""))? + name.len() + 3;
-        text[start..].split('"').next().map(str::to_string)
-    };
-    match (field("message"), field("path")) {
-        (Some(message), Some(path)) => format!("{message}: {}", path.rsplit_once('#').filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit())).map_or(path.as_str(), |(p, _)| p)),
-        (Some(message), None) => message,
+    match (debug_field(text, "message"), debug_field(text, "path")) {
+        (Some(message), Some(path)) => format!("{message}: {}", path.rsplit_once('#').filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit())).map_or(path, |(p, _)| p)),
+        (Some(message), None) => message.to_string(),
         _ => text.to_string(),
     }
+}
+
+/// The string field `name` of the innermost struct in `debug`, a value's
+/// Debug text (`Status { code: .., message: "why" }` gives `why`).
+pub(crate) fn debug_field<'a>(debug: &'a str, name: &str) -> Option<&'a str> {
+    let start = debug.rfind(&format!("{name}: \""))? + name.len() + 3;
+    debug[start..].split('"').next()
 }
 
 impl std::error::Error for Error {

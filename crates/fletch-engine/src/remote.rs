@@ -299,8 +299,14 @@ fn interrupted(e: DataFusionError, cluster: &Cluster, plan: &Arc<dyn ExecutionPl
     if let DataFusionError::Execution(m) = e.find_root()
         && m.starts_with("Status {")
     {
-        let why = m.split_once("message: \"").and_then(|(_, r)| r.split_once('"')).map_or(m.as_str(), |(w, _)| w);
+        let why = crate::error::debug_field(m, "message").unwrap_or(m);
         return lost_scheduler(why);
+    }
+    if let DataFusionError::Execution(m) = e.find_root()
+        && broken_transfer(m)
+    {
+        let why = Error::Engine(e).to_string();
+        return Error::Interrupted(format!("{job}: a task lost its connection to the executor it read from: {why}"));
     }
     let Some(executor) = lost_executor(&e) else { return Error::Engine(e) };
     // Ballista reports a scheduler it cannot reach in the same words as an executor.
@@ -334,6 +340,14 @@ fn lost_executor(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         cur = e.source();
     }
     None
+}
+
+/// Whether a failed job's message says a task's transfer of another task's
+/// results broke off (its executor died while sending them). Ballista
+/// reports that as an ordinary task failure, not a lost executor.
+fn broken_transfer(message: &str) -> bool {
+    const BROKEN: &[&str] = &["h2 protocol error", "error reading a body", "BrokenPipe", "ConnectionReset", "ConnectionAborted", "UnexpectedEof", "transport error"];
+    message.contains("IpcError(") && BROKEN.iter().any(|b| message.contains(b))
 }
 
 /// `the executor at http://HOST:PORT` from Ballista's "... at http://HOST:PORT: why".
@@ -461,6 +475,21 @@ mod tests {
         let wrapped = DataFusionError::Context("reading".into(), Box::new(fetch));
         assert_eq!(lost_executor(&wrapped).as_deref(), Some("executor e1"));
         assert_eq!(lost_executor(&DataFusionError::Execution("Divide by zero error".into())), None);
+    }
+
+    #[test]
+    fn broken_transfers_between_executors_are_interruptions() {
+        let broken = r#"Job 3K2 failed: Job failed due to stage 5 failed: Task failed due to runtime execution error: DataFusionError(ArrowError(IpcError("code: 'Unknown error', message: \"h2 protocol error: error reading a body from connection\", source: hyper::Error(Body, Error { kind: Io(Kind(BrokenPipe)) })"), None))"#;
+        assert!(broken_transfer(broken));
+        let error = interrupted(DataFusionError::Execution(broken.into()), &Cluster::new("127.0.0.1:1"), &no_job());
+        assert!(matches!(&error, Error::Interrupted(m) if m.starts_with("its job: a task lost its connection to the executor it read from: job 3K2 failed in stage 5: ")), "{error}");
+        // A corrupt file or a model's failed HTTP call is no lost executor.
+        assert!(!broken_transfer(r#"Job 3K2 failed: Job failed due to stage 5 failed: Task failed due to runtime execution error: DataFusionError(ArrowError(IpcError("Not an Arrow file"), None))"#));
+        assert!(!broken_transfer(r#"Job 3K2 failed: Job failed due to stage 2 failed: Task failed due to runtime execution error: DataFusionError(Execution("did 7: http://m/v1: error sending request: connection error: BrokenPipe"))"#));
+    }
+
+    fn no_job() -> Arc<dyn ExecutionPlan> {
+        Arc::new(datafusion::physical_plan::empty::EmptyExec::new(Arc::new(datafusion::arrow::datatypes::Schema::empty())))
     }
 
     #[test]

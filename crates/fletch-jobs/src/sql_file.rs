@@ -2,7 +2,6 @@
 //! and writes its result as a Parquet table under the output root.
 
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
 
 use async_trait::async_trait;
 use fletch_engine::outputs::check_path;
@@ -10,7 +9,7 @@ use fletch_engine::params::{ParamType, Params};
 use fletch_engine::script::Script;
 use fletch_engine::{Error, Result};
 
-use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, in_sql, retry_interrupted};
+use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, in_sql, rerun_interrupted};
 
 pub struct SqlFile;
 
@@ -53,14 +52,9 @@ impl Job for SqlFile {
         rc.prepare_scripts(&[(&table, &script)], &[]).await?;
         let progress = rc.progress.clone();
         let step = progress.step(&format!("write {table}"));
-        let (retries, mut retried) = (rc.job_retries(), 0);
-        loop {
-            let result = write(rc, &script, &params, &path, &table, &partition_by).await;
-            if let ControlFlow::Break(result) = retry_interrupted(result, &mut retried, retries, &path) {
-                step.done(Some(result?));
-                return Ok(());
-            }
-        }
+        let rows = rerun_interrupted!(rc.job_retries(), &path, write(rc, &script, &params, &path, &table, &partition_by).await)?;
+        step.done(Some(rows));
+        Ok(())
     }
 }
 

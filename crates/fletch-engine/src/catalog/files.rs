@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::config::TableOptions;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::prelude::SessionContext;
@@ -52,27 +56,41 @@ pub(super) async fn table_files(name: &str, location: &Location) -> Result<Vec<D
         .collect())
 }
 
-/// Fails naming every file of table `name` that is not a readable Parquet
-/// file (empty, or without a valid footer). The footers read land in the
-/// session's metadata cache, so the schema inference that follows reuses them.
-pub(super) async fn check_readable(ctx: &SessionContext, name: &str, location: &Location, files: &[DataFile]) -> Result<()> {
+/// A file that is not readable Parquet.
+pub(super) struct Unreadable {
+    /// Its object store path.
+    pub path: String,
+    /// Its path in the table and why (`day=1/a.parquet (empty, 0 bytes)`).
+    pub why: String,
+}
+
+/// The files of `files` that are not readable Parquet (empty, or without a
+/// valid footer), by path. The footers read land in the session's
+/// metadata cache, so the schema inference that follows reuses them.
+pub(super) async fn unreadable(ctx: &SessionContext, location: &Location, files: &[DataFile]) -> Result<Vec<Unreadable>> {
     let store = location.store()?;
     let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
     // Owned arguments: a stream of futures borrowing `files` would not be Send
     // for every lifetime, which the jobs' futures need.
     let checks: Vec<_> = files.iter().map(|f| problem(store.clone(), cache.clone(), f.rel.clone(), f.meta.clone())).collect();
-    let problems: Vec<String> = futures::stream::iter(checks).buffer_unordered(CONCURRENT_CHECKS).filter_map(std::future::ready).collect().await;
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
-    let more = if problems.len() > shown.len() { format!(" and {} more", problems.len() - shown.len()) } else { String::new() };
-    Err(Error::input(format!(
-        "input table `{name}` at {location}: {} of {} files are not readable Parquet: {}{more}",
-        problems.len(),
-        files.len(),
-        shown.join(", ")
-    )))
+    let mut found: Vec<Unreadable> = futures::stream::iter(checks).buffer_unordered(CONCURRENT_CHECKS).filter_map(std::future::ready).collect().await;
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+/// The file schema of the Parquet files `files` of the table at `location`.
+pub(super) async fn infer_schema(ctx: &SessionContext, location: &Location, files: &[ObjectMeta]) -> Result<SchemaRef> {
+    let state = ctx.state();
+    let parquet = ParquetFormat::default().with_options(TableOptions::default_from_session_config(state.config_options()).parquet);
+    let schema = parquet.infer_schema(&state, &location.store()?, files).await;
+    schema.map_err(|e| Error::input(format!("input table at {location}: {}", e.find_root())))
+}
+
+/// The error for the unreadable files `found` of table `name`, naming the first five.
+pub(super) fn unreadable_error(name: &str, location: &Location, files: usize, found: &[Unreadable]) -> Error {
+    let shown: Vec<&str> = found.iter().take(5).map(|u| u.why.as_str()).collect();
+    let more = if found.len() > shown.len() { format!(" and {} more", found.len() - shown.len()) } else { String::new() };
+    Error::input(format!("input table `{name}` at {location}: {} of {files} files are not readable Parquet: {}{more}", found.len(), shown.join(", ")))
 }
 
 /// The rows of the Parquet files under `location`, from their footers.
@@ -124,7 +142,9 @@ fn non_utf8_column(file: bytes::Bytes) -> datafusion::parquet::errors::Result<Op
             let mut column = get_typed_column_reader::<ByteArrayType>(group.get_column_reader(i)?);
             let (mut values, mut def, mut rep) = (Vec::new(), Vec::new(), Vec::new());
             loop {
-                (values.clear(), def.clear(), rep.clear());
+                values.clear();
+                def.clear();
+                rep.clear();
                 let (records, _, _) = column.read_records(8192, Some(&mut def), Some(&mut rep), &mut values)?;
                 if values.iter().any(|v| std::str::from_utf8(v.data()).is_err()) {
                     return Ok(Some(schema.column(i).path().string()));
@@ -139,12 +159,14 @@ fn non_utf8_column(file: bytes::Bytes) -> datafusion::parquet::errors::Result<Op
 }
 
 /// Why the file `rel` is not readable Parquet, if it is not.
-async fn problem(store: Arc<dyn ObjectStore>, cache: Arc<FileMetadataCache>, rel: String, meta: ObjectMeta) -> Option<String> {
-    if meta.size == 0 {
-        return Some(format!("{rel} (empty, 0 bytes)"));
-    }
-    let footer = DFParquetMetadata::new(store.as_ref(), &meta).with_file_metadata_cache(Some(cache));
-    footer.fetch_metadata().await.err().map(|e| format!("{rel} ({})", e.find_root()))
+async fn problem(store: Arc<dyn ObjectStore>, cache: Arc<FileMetadataCache>, rel: String, meta: ObjectMeta) -> Option<Unreadable> {
+    let why = if meta.size == 0 {
+        "empty, 0 bytes".to_string()
+    } else {
+        let footer = DFParquetMetadata::new(store.as_ref(), &meta).with_file_metadata_cache(Some(cache));
+        footer.fetch_metadata().await.err()?.find_root().to_string()
+    };
+    Some(Unreadable { path: meta.location.to_string(), why: format!("{rel} ({why})") })
 }
 
 #[cfg(test)]
@@ -174,7 +196,8 @@ mod tests {
         }
         let location = Location::parse("test", table.to_str().unwrap()).unwrap();
         let files = table_files("t", &location).await.unwrap();
-        let e = check_readable(&SessionContext::new(), "t", &location, &files).await.unwrap_err().to_string();
+        let found = unreadable(&SessionContext::new(), &location, &files).await.unwrap();
+        let e = unreadable_error("t", &location, files.len(), &found).to_string();
         assert!(e.starts_with(&format!("input table `t` at {location}: 2 of 2 files are not readable Parquet: ")), "{e}");
         assert!(e.contains("day=1/a.parquet (empty, 0 bytes)") && e.contains("day=2/b.parquet (Parquet error:"), "{e}");
     }

@@ -3,7 +3,9 @@
 //! values are strings, as in the original Hive tables.
 
 mod files;
+mod skipping;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
@@ -12,7 +14,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use crate::error::{Error, Result};
 use crate::location::Location;
 pub use files::{find_non_utf8, rows_in};
-use files::{partition_cols, table_files};
+use files::{DataFile, partition_cols, table_files};
+pub use skipping::{Encoded as EncodedSkippingTable, SkippingTable, TAG as SKIPPING_TABLE_TAG};
 
 /// What was registered for one input table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,28 +27,45 @@ pub struct InputTable {
     /// The schema inferred from the files (partition columns included),
     /// whatever narrower schema the table is registered with later.
     pub schema: SchemaRef,
+    /// Object store paths of the unreadable files left out ([`Unreadable::Skip`]).
+    pub skipped: BTreeSet<String>,
+}
+
+impl InputTable {
+    /// The columns its files hold (its schema without the partition columns).
+    fn file_fields(&self) -> impl Iterator<Item = &Arc<Field>> {
+        self.schema.fields().iter().filter(|f| !self.partition_cols.contains(f.name()))
+    }
+}
+
+/// What to do with a table's files that are not readable Parquet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Fail naming them: DataFusion would skip an empty file without a word,
+    /// and fail on a corrupt one without its name.
+    #[default]
+    Fail,
+    /// Leave them out, saying how many and which in the log
+    /// (`--skip-unreadable-files`); a table with no readable file still fails.
+    Skip,
 }
 
 /// Registers `data_root/<name>/` as table `name`.
 /// A missing or empty folder is an error naming the table and the path searched.
 pub async fn register_input(ctx: &SessionContext, data_root: &Location, name: &str) -> Result<InputTable> {
-    register_at(ctx, data_root.join(name), name, name).await
+    register_at(ctx, data_root.join(name), name, name, Unreadable::Fail).await
 }
 
-
 /// Registers the table folder at `location` as table `alias`; errors call it
-/// `shown`. Every file must be a readable Parquet file: DataFusion would skip
-/// an empty one without a word and fail on a corrupt one without its name.
-pub async fn register_at(ctx: &SessionContext, location: Location, shown: &str, alias: &str) -> Result<InputTable> {
+/// `shown`. Files that are not readable Parquet are dealt with as `unreadable` says.
+pub async fn register_at(ctx: &SessionContext, location: Location, shown: &str, alias: &str, unreadable: Unreadable) -> Result<InputTable> {
     let files = table_files(shown, &location).await?;
     if files.is_empty() {
         return Err(Error::input(format!(
             "input table `{shown}` not found: no Parquet files under {location}"
         )));
     }
-    files::check_readable(ctx, shown, &location, &files).await?;
-    let rel: Vec<String> = files.into_iter().map(|f| f.rel).collect();
-    register_files(ctx, alias, location, &rel).await
+    register_files(ctx, alias, shown, location, files, unreadable).await
 }
 
 /// What a column of an input table must hold.
@@ -80,27 +100,50 @@ pub async fn check_columns(ctx: &SessionContext, table: &str, shown: &str, colum
     Ok(())
 }
 
-async fn register_files(ctx: &SessionContext, name: &str, location: Location, files: &[String]) -> Result<InputTable> {
-    let cols = partition_cols(&files[0]);
-    register_with_schema(ctx, name, &location, &cols, None).await?;
-    log::info!("registered input table {name}: {} files under {location}", files.len());
+async fn register_files(ctx: &SessionContext, name: &str, shown: &str, location: Location, files: Vec<DataFile>, unreadable: Unreadable) -> Result<InputTable> {
+    let found = files::unreadable(ctx, &location, &files).await?;
+    if !found.is_empty() && (unreadable == Unreadable::Fail || found.len() == files.len()) {
+        return Err(files::unreadable_error(shown, &location, files.len(), &found));
+    }
+    let cols = partition_cols(&files[0].rel);
+    let skipped: BTreeSet<String> = found.iter().map(|u| u.path.clone()).collect();
+    let file_schema = match skipped.is_empty() {
+        true => None,
+        false => {
+            log::warn!("input table {shown}: skipping {} of {} files, not readable Parquet (--skip-unreadable-files):", found.len(), files.len());
+            for u in &found {
+                log::warn!("  skipped {}", u.why);
+            }
+            let readable: Vec<_> = files.iter().filter(|f| !skipped.contains(f.meta.location.as_ref())).map(|f| f.meta.clone()).collect();
+            Some(files::infer_schema(ctx, &location, &readable).await?)
+        }
+    };
+    register_with_schema(ctx, name, &location, &cols, file_schema.as_deref(), &skipped).await?;
+    log::info!("registered input table {name}: {} files under {location}", files.len() - skipped.len());
     let schema = ctx.table_provider(name).await?.schema();
-    Ok(InputTable { name: name.to_string(), location, files: files.len(), partition_cols: cols, schema })
+    Ok(InputTable { name: name.to_string(), location, files: files.len() - skipped.len(), partition_cols: cols, schema, skipped })
 }
 
 /// (Re-)registers the Parquet table at `location`, with its file schema
-/// inferred, or declared by `schema` (without the partition columns).
-async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Location, cols: &[String], schema: Option<&Schema>) -> Result<()> {
+/// inferred, or declared by `schema` (without the partition columns), and
+/// without the `skipped` files (then `schema` is required).
+async fn register_with_schema(ctx: &SessionContext, name: &str, location: &Location, cols: &[String], schema: Option<&Schema>, skipped: &BTreeSet<String>) -> Result<()> {
+    let failed = |e: datafusion::error::DataFusionError| Error::input(format!("input table `{name}` at {location}: {}", e.find_root()));
+    // Several jobs may share a session (the quickstart): the latest listing wins.
+    ctx.deregister_table(name)?;
+    if !skipped.is_empty() {
+        let schema = schema.expect("an inferred schema when files are skipped");
+        let encoded = skipping::Encoded { url: location.to_string(), partition_cols: cols.to_vec(), skipped: skipped.clone() };
+        let table = SkippingTable::new(encoded, Arc::new(schema.clone()), ctx.state().config_options()).map_err(failed)?;
+        ctx.register_table(name, Arc::new(table))?;
+        return Ok(());
+    }
     let mut options = ParquetReadOptions::default()
         .table_partition_cols(cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
     if let Some(schema) = schema {
         options = options.schema(schema);
     }
-    // Several jobs may share a session (the quickstart): the latest listing wins.
-    ctx.deregister_table(name)?;
-    ctx.register_parquet(name, location.as_str(), options)
-        .await
-        .map_err(|e| Error::input(format!("input table `{name}` at {location}: {}", e.find_root())))
+    ctx.register_parquet(name, location.as_str(), options).await.map_err(failed)
 }
 
 /// Registers input table `table` as table `name` (itself, or a second view
@@ -115,7 +158,7 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name:
         return Err(Error::input(format!("input table `{shown}` has no column `{column}`")));
     }
     let mut fields = Vec::new();
-    for field in schema.fields().iter().filter(|f| !table.partition_cols.contains(f.name())) {
+    for field in table.file_fields() {
         match narrowed.iter().find(|(column, _)| column == field.name()) {
             Some((column, keep)) => fields.push(Arc::new(narrow_list_field(field, keep).map_err(|e| {
                 Error::input(format!("input table `{shown}`: column `{column}` {e}"))
@@ -124,9 +167,15 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name:
         }
     }
     let file_schema = Schema::new_with_metadata(fields, schema.metadata().clone());
-    register_with_schema(ctx, name, &table.location, &table.partition_cols, Some(&file_schema)).await?;
+    register_with_schema(ctx, name, &table.location, &table.partition_cols, Some(&file_schema), &table.skipped).await?;
     log::info!("input table {shown} as {name}: reading only {narrowed:?}");
     Ok(())
+}
+
+/// Registers input table `table` again as `name`, a second view of the same files.
+pub async fn register_table_as(ctx: &SessionContext, table: &InputTable, name: &str) -> Result<()> {
+    let file_schema = Schema::new_with_metadata(table.file_fields().cloned().collect::<Vec<_>>(), table.schema.metadata().clone());
+    register_with_schema(ctx, name, &table.location, &table.partition_cols, Some(&file_schema), &table.skipped).await
 }
 
 /// `field`, a list of structs, with its struct cut down to `keep` (in the file's order).
@@ -151,7 +200,7 @@ pub fn check_data_root(data_root: &Location) -> Result<()> {
 }
 
 /// Registers every table folder directly under `data_root` that holds Parquet files.
-pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> Result<Vec<InputTable>> {
+pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location, unreadable: Unreadable) -> Result<Vec<InputTable>> {
     check_data_root(data_root)?;
     let listing = data_root
         .store()?
@@ -167,9 +216,7 @@ pub async fn register_all_inputs(ctx: &SessionContext, data_root: &Location) -> 
             log::info!("{location} holds no Parquet table; not registered");
             continue;
         }
-        files::check_readable(ctx, name, &location, &files).await?;
-        let rel: Vec<String> = files.into_iter().map(|f| f.rel).collect();
-        tables.push(register_files(ctx, name, location, &rel).await?);
+        tables.push(register_files(ctx, name, name, location, files, unreadable).await?);
     }
     Ok(tables)
 }
@@ -220,6 +267,44 @@ mod tests {
         let DataType::List(item) = schema.field_with_name("l").unwrap().data_type() else { panic!("l is no list") };
         let DataType::Struct(members) = item.data_type() else { panic!("l holds no structs") };
         members.iter().map(|m| m.name().clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn unreadable_files_are_skipped_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = write_list_table(dir.path());
+        let table = dir.path().join("t");
+        std::fs::create_dir_all(table.join("day=2")).unwrap();
+        std::fs::copy(table.join("day=1/part-0.parquet"), table.join("day=2/part-0.parquet")).unwrap();
+        std::fs::write(table.join("day=2/part-1.parquet"), b"").unwrap();
+        std::fs::write(table.join("day=3.parquet"), b"not parquet").unwrap();
+        let ctx = connect(&Mode::Embedded).await.unwrap();
+        let e = register_at(&ctx, root.join("t"), "t", "t", Unreadable::Fail).await.unwrap_err().to_string();
+        assert!(e.contains(": 2 of 4 files are not readable Parquet: day=2/part-1.parquet (empty, 0 bytes), day=3.parquet (Parquet error:"), "{e}");
+
+        let t = register_at(&ctx, root.join("t"), "t", "t", Unreadable::Skip).await.unwrap();
+        assert_eq!((t.files, t.skipped.len()), (2, 2));
+        let count = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                use datafusion::arrow::array::AsArray;
+                let rows = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+                rows[0].column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0)
+            }
+        };
+        assert_eq!(count("SELECT count(*) FROM t").await, 400);
+        assert_eq!(count("SELECT count(*) FROM t WHERE day = '2'").await, 200, "partition values and pruning still work");
+        // Narrowed and second views leave the same files out.
+        narrow_struct_lists(&ctx, &t, "t", &[("l", &["a"])]).await.unwrap();
+        register_table_as(&ctx, &t, "t2").await.unwrap();
+        assert_eq!(count("SELECT count(*) FROM (SELECT unnest(l) FROM t)").await, 400);
+        assert_eq!(count("SELECT count(*) FROM t2 WHERE day = '1'").await, 200);
+
+        // Skipping never reads nothing.
+        std::fs::remove_dir_all(table.join("day=1")).unwrap();
+        std::fs::remove_dir_all(table.join("day=2")).unwrap();
+        let e = register_at(&ctx, root.join("t"), "t", "t", Unreadable::Skip).await.unwrap_err().to_string();
+        assert!(e.contains("1 of 1 files are not readable Parquet: day=3.parquet"), "{e}");
     }
 
     #[tokio::test]

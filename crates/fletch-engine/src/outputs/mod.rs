@@ -160,7 +160,7 @@ impl Outputs {
             }
         };
         self.scratch.push(name.to_string());
-        crate::catalog::register_at(ctx, location, name, name).await?;
+        crate::catalog::register_at(ctx, location, name, name, crate::catalog::Unreadable::Fail).await?;
         Ok(rows)
     }
 

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub seed: u64,
     pub mode: Mode,
     pub quiet: bool,
+    /// Input files that are not readable Parquet are left out (`--skip-unreadable-files`), not fatal.
+    pub skip_unreadable: bool,
 }
 
 impl RunOptions {
@@ -61,6 +63,11 @@ impl RunOptions {
             seed,
             mode,
             quiet,
+            skip_unreadable: match flag("skip-unreadable-files").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => return Err(Error::usage(format!("--skip-unreadable-files: expected true or false, got `{v}`"))),
+            },
         })
     }
 }

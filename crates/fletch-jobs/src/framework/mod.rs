@@ -16,7 +16,8 @@ use fletch_engine::Result;
 pub use args::JobArgs;
 pub use context::{RunContext, RunOptions};
 pub use spec::{COMMON_PARAMS, JobSpec, OutputFormat, OutputSpec, ParamSpec};
-pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, in_sql, retry_interrupted};
+pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, in_sql};
+pub(crate) use steps::rerun_interrupted;
 
 #[async_trait]
 pub trait Job: Sync {

@@ -78,6 +78,7 @@ pub const COMMON_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("output-root", ParamType::String, "where outputs go (path, file://, s3://, memory://)").required(),
     ParamSpec::new("date", ParamType::Date, "the run date, YYYYMMDD; defaults to today (UTC)"),
     ParamSpec::new("seed", ParamType::Int, "seed for every random choice").default("42"),
+    ParamSpec::new("skip-unreadable-files", ParamType::Bool, "leave out input files that are not readable Parquet, naming them in the log (else the run fails naming them)").default("false"),
     ParamSpec::new("allowed-roots", ParamType::String, "comma-separated local folders SQL may read and write besides the data and output roots"),
     ParamSpec::new("scheduler", ParamType::String, "HOST:PORT of a Ballista scheduler; embedded when absent"),
     ParamSpec::new("auth-token-file", ParamType::String, "file holding the scheduler's token (its --auth-token-file)"),

@@ -6,10 +6,9 @@
 //! is named with the step that reads it and the folder searched.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::ControlFlow;
 
 use datafusion::arrow::record_batch::RecordBatch;
-use fletch_engine::catalog::{self, ColumnKind, InputTable};
+use fletch_engine::catalog::{self, ColumnKind, InputTable, Unreadable};
 use fletch_engine::params::Params;
 use fletch_engine::remote;
 use fletch_engine::script::Script;
@@ -218,7 +217,12 @@ impl RunContext {
         let table = match inferred.get(location.as_str()) {
             Some(table) => table.clone(),
             None => {
-                let table = catalog::register_at(&self.ctx, location.clone(), &input.folder, &input.table).await.map_err(|e| match input.root {
+                // Only the data root's tables are someone else's to repair.
+                let unreadable = match input.root {
+                    InputRoot::Data if self.opts.skip_unreadable => Unreadable::Skip,
+                    _ => Unreadable::Fail,
+                };
+                let table = catalog::register_at(&self.ctx, location.clone(), &input.folder, &input.table, unreadable).await.map_err(|e| match input.root {
                     InputRoot::Output { made_by } => Error::input(format!("{e} (the {made_by} stage writes it: run it first or with this stage)")),
                     InputRoot::Data => e,
                 })?;
@@ -229,7 +233,7 @@ impl RunContext {
         if !input.reads.is_empty() {
             catalog::narrow_struct_lists(&self.ctx, &table, &input.table, &input.reads).await?;
         } else if table.name != input.table {
-            catalog::register_at(&self.ctx, location, &input.folder, &input.table).await?;
+            catalog::register_table_as(&self.ctx, &table, &input.table).await?;
         }
         catalog::check_columns(&self.ctx, &input.table, &input.folder, &input.columns).await
     }
@@ -253,12 +257,7 @@ impl RunContext {
     /// again, up to `--job-retries` times: its outputs are staged, so nothing
     /// of the failed attempt remains.
     async fn run_step(&mut self, step: &SqlStep, params: &Params, report: bool) -> Result<Ran> {
-        let (retries, mut retried) = (self.job_retries(), 0);
-        loop {
-            if let ControlFlow::Break(result) = retry_interrupted(self.run_once(step, params, report).await, &mut retried, retries, step.file) {
-                return result;
-            }
-        }
+        rerun_interrupted!(self.job_retries(), step.file, self.run_once(step, params, report).await)
     }
 
     /// How often an interrupted cluster job runs again (`--job-retries`; none embedded).
@@ -294,7 +293,7 @@ impl RunContext {
                 if staged.rows == 0 {
                     log::warn!("{folder}: no rows");
                 }
-                catalog::register_at(&self.ctx, staged.location, &folder, step.name).await?;
+                catalog::register_at(&self.ctx, staged.location, &folder, step.name, Unreadable::Fail).await?;
                 Ran { rows: Some(staged.rows), batches: Vec::new() }
             }
             Becomes::Collected => {
@@ -324,21 +323,32 @@ pub fn in_sql(source: &str, e: Error) -> Error {
     }
 }
 
-/// Whether `result`, an attempt at `what`, should run again (`Continue`): a
-/// cluster job that was interrupted ([`Error::Interrupted`]: stalled and
-/// cancelled, or its results lost with an executor), `retried` of `retries`
-/// times so far (counted here). An interruption past the last retry names `what`.
-pub fn retry_interrupted<T>(result: Result<T>, retried: &mut u32, retries: u32, what: &str) -> ControlFlow<Result<T>> {
-    match result {
-        Err(Error::Interrupted(why)) if *retried < retries => {
-            *retried += 1;
-            log::warn!("{what}: {why}; running it again (retry {retried} of {retries})");
-            ControlFlow::Continue(())
+/// Evaluates `$attempt` (an expression awaiting a `Result`, an attempt at
+/// `$what`), and again while it fails as a cluster job that was interrupted
+/// ([`Error::Interrupted`]: stalled and cancelled, or it lost an executor),
+/// at most `$retries` times. The attempt must be safe to repeat (its outputs
+/// staged). An interruption past the last retry names `$what`.
+///
+/// A macro, not a function taking an async closure: the attempts borrow the
+/// run's context mutably, and such closures' futures are not provably `Send`.
+macro_rules! rerun_interrupted {
+    ($retries:expr, $what:expr, $attempt:expr) => {{
+        let (retries, what, mut retried): (u32, _, u32) = ($retries, $what, 0);
+        loop {
+            match $attempt {
+                Err(fletch_engine::error::Error::Interrupted(why)) if retried < retries => {
+                    retried += 1;
+                    log::warn!("{what}: {why}; running it again (retry {retried} of {retries})");
+                }
+                Err(fletch_engine::error::Error::Interrupted(why)) => {
+                    break Err(fletch_engine::error::Error::Interrupted(format!("{what}: {why} (attempts: {})", retries + 1)));
+                }
+                done => break done,
+            }
         }
-        Err(Error::Interrupted(why)) => ControlFlow::Break(Err(Error::Interrupted(format!("{what}: {why} (attempts: {})", retries + 1)))),
-        done => ControlFlow::Break(done),
-    }
+    }};
 }
+pub(crate) use rerun_interrupted;
 
 #[cfg(test)]
 mod tests {

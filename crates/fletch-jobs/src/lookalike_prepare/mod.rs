@@ -9,7 +9,6 @@ mod config;
 mod settings;
 mod tfrecords;
 
-use std::ops::ControlFlow;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
@@ -24,7 +23,7 @@ use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use tokio::io::AsyncWriteExt;
 
-use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext, SqlStep, retry_interrupted};
+use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext, SqlStep, rerun_interrupted};
 pub use settings::{PARAMS, SLOT_IDS_FILE, STAGES, Settings, Stage};
 
 crate::sql_steps!("lookalike-prepare" {
@@ -287,14 +286,7 @@ async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -
     let staging = rc.outputs.table_dir(table)?;
     let (retries, mut rows) = (rc.job_retries(), 0u64);
     for bucket in buckets {
-        let mut retried = 0;
-        loop {
-            let written = write_bucket(rc, &staging, bucket).await;
-            if let ControlFlow::Break(written) = retry_interrupted(written, &mut retried, retries, &format!("write {table} bucket {bucket}")) {
-                rows += written?;
-                break;
-            }
-        }
+        rows += rerun_interrupted!(retries, format!("write {table} bucket {bucket}"), write_bucket(rc, &staging, bucket).await)?;
     }
     rc.outputs.add_rows(table, rows);
     step.done(Some(rows));

@@ -87,8 +87,11 @@ impl Job for TaarLocale {
     }
 }
 
+/// Clients per (locale, add-on).
+type Counts = HashMap<(String, String), i64>;
+
 /// The locales (sorted) and the clients per (locale, add-on) of `locale_counts.sql`.
-fn locale_counts(batches: &[RecordBatch]) -> Result<(Vec<String>, HashMap<(String, String), i64>)> {
+fn locale_counts(batches: &[RecordBatch]) -> Result<(Vec<String>, Counts)> {
     let mut locales = std::collections::BTreeSet::new();
     let mut counts = HashMap::new();
     for b in batches {

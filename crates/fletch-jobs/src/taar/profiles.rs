@@ -4,7 +4,6 @@
 //! a cluster) writing a Parquet table; the optional DynamoDB export streams
 //! that table from the driver in signed `BatchWriteItem` calls.
 
-use std::ops::ControlFlow;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -17,7 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::dynamodb::{BATCH_SIZE, DynamoDb};
-use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, retry_interrupted};
+use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext, rerun_interrupted};
 
 crate::sql_steps!("taar-profiles" {
     profile_candidates: View,
@@ -84,14 +83,10 @@ impl Job for TaarProfiles {
         // From the staged table: a failed export commits nothing. Putting an
         // item again is harmless, so an interrupted export starts over.
         if let Some((client, workers)) = dynamo {
-            let (retries, mut retried) = (rc.job_retries(), 0);
-            loop {
+            rerun_interrupted!(rc.job_retries(), "export to DynamoDB", {
                 let df = rc.ctx.table(STEPS.client_profiles.name).await?.select_columns(&["client_id", "ttl", "json_payload"])?;
-                let exported = export(rc, &client, df, written.rows.unwrap_or(0), workers).await;
-                if let ControlFlow::Break(exported) = retry_interrupted(exported, &mut retried, retries, "export to DynamoDB") {
-                    break exported?;
-                }
-            }
+                export(rc, &client, df, written.rows.unwrap_or(0), workers).await
+            })?;
         }
         Ok(())
     }
