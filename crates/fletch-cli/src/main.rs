@@ -31,7 +31,7 @@ fn main() {
         // Ballista's client logs a failed job, which fletch then reports itself.
         _ => "warn,ballista_core::execution_plans::distributed_query=off",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).format_timestamp_millis().init();
     // Ballista's scheduler needs deep stacks for large plans (as its own binary sets).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
