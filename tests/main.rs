@@ -9,6 +9,7 @@ mod distributed;
 mod flight_sql;
 mod jobs;
 mod lookalike_prepare;
+mod operator;
 mod reliability;
 mod s3;
 mod security;

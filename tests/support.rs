@@ -17,12 +17,12 @@ pub fn fletch_bin() -> &'static str {
 
 /// Runs `fletch args...` with extra environment variables and returns its output.
 pub fn fletch_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(fletch_bin())
-        .args(args)
-        .envs(env.iter().copied())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run fletch")
+    let mut command = Command::new(fletch_bin());
+    // fletch reads its flags from FLETCH_* variables too: only `env`'s count.
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("FLETCH_")) {
+        command.env_remove(name);
+    }
+    command.args(args).env_remove("RUST_LOG").envs(env.iter().copied()).output().expect("run fletch")
 }
 
 pub fn fletch(args: &[&str]) -> Output {

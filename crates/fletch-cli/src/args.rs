@@ -7,11 +7,19 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "fletch", version, about = "Recommendation and audience ETL as SQL + Rust UDFs on DataFusion and Ballista")]
+#[command(
+    name = "fletch",
+    version,
+    long_version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("FLETCH_GIT_REVISION"), ")\n", env!("FLETCH_ENGINE_VERSIONS")),
+    about = "Recommendation and audience ETL as SQL + Rust UDFs on DataFusion and Ballista"
+)]
 pub struct Cli {
     /// No progress lines on stderr (logs still follow RUST_LOG).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Logs on stderr as text lines or as JSON objects (one per line).
+    #[arg(long, global = true, value_enum, env = "FLETCH_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -22,10 +30,10 @@ pub enum Cmd {
     Scheduler {
         /// Address for the scheduler's gRPC service and (with --flight-sql)
         /// Flight SQL. Loopback by default: bind other interfaces explicitly.
-        #[arg(long, default_value = "127.0.0.1:50050")]
+        #[arg(long, env = "FLETCH_BIND", default_value = "127.0.0.1:50050")]
         bind: SocketAddr,
         /// Host name executors and clients reach this scheduler by (default: the bind IP).
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_EXTERNAL_HOST")]
         external_host: Option<String>,
         /// Serve Arrow Flight SQL on the same port, for SQL notebooks.
         #[arg(long)]
@@ -36,26 +44,26 @@ pub enum Cmd {
         executor_timeout: u64,
         /// A file holding a token every client and executor must present;
         /// without it, anyone who reaches the port can run SQL.
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_AUTH_TOKEN_FILE")]
         auth_token_file: Option<PathBuf>,
         /// Comma-separated local folders SQL may read and write (none by default).
-        #[arg(long, default_value = "")]
+        #[arg(long, env = "FLETCH_ALLOWED_ROOTS", default_value = "")]
         allowed_roots: String,
     },
     /// Run a Ballista executor with every fletch function.
     Executor {
         /// The scheduler's HOST:PORT.
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_SCHEDULER")]
         scheduler: String,
         /// Arrow Flight address; the executor's gRPC service takes the next
         /// port. Loopback by default: bind other interfaces explicitly.
-        #[arg(long, default_value = "127.0.0.1:50051")]
+        #[arg(long, env = "FLETCH_BIND", default_value = "127.0.0.1:50051")]
         bind: SocketAddr,
         /// Host name the scheduler and other executors reach this executor by.
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_EXTERNAL_HOST")]
         external_host: Option<String>,
         /// Directory for shuffle files.
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_WORK_DIR")]
         work_dir: PathBuf,
         /// Concurrent task slots (0: one per core).
         #[arg(long, default_value_t = 0)]
@@ -64,10 +72,10 @@ pub enum Cmd {
         #[arg(long, default_value_t = 120)]
         scheduler_wait: u64,
         /// A file holding the scheduler's token (its --auth-token-file).
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_AUTH_TOKEN_FILE")]
         auth_token_file: Option<PathBuf>,
         /// Comma-separated local folders SQL may read and write (none by default).
-        #[arg(long, default_value = "")]
+        #[arg(long, env = "FLETCH_ALLOWED_ROOTS", default_value = "")]
         allowed_roots: String,
     },
     /// Run SQL with every fletch function: -f FILE, -c SQL, or interactively.
@@ -112,18 +120,29 @@ pub enum Cmd {
     /// Finish commits that killed runs left half done, and remove what they
     /// staged, for every job not running now under the output root.
     Repair {
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_OUTPUT_ROOT")]
         output_root: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    /// covering every job's flags: `source <(fletch completions bash)`.
+    Completions { shell: clap_complete::Shell },
+    /// Print fletch's man page (roff): `fletch man > fletch.1`.
+    Man,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
 pub struct SqlArgs {
     /// Run on the Ballista scheduler at HOST:PORT instead of embedded.
-    #[arg(long)]
+    #[arg(long, env = "FLETCH_SCHEDULER")]
     pub scheduler: Option<String>,
     /// File holding the scheduler's token (its --auth-token-file).
-    #[arg(long)]
+    #[arg(long, env = "FLETCH_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<String>,
     /// Seconds to wait for an executor to register with the scheduler.
     #[arg(long)]
@@ -138,13 +157,13 @@ pub struct SqlArgs {
     #[arg(short, long = "command")]
     pub command: Vec<String>,
     /// Register every Parquet table folder under this root first.
-    #[arg(long)]
+    #[arg(long, env = "FLETCH_DATA_ROOT")]
     pub data_root: Option<String>,
     /// Leave out files under --data-root that are not readable Parquet, naming them in the log.
     #[arg(long)]
     pub skip_unreadable_files: bool,
     /// Comma-separated local folders SQL may read and write besides --data-root.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "FLETCH_ALLOWED_ROOTS", default_value = "")]
     pub allowed_roots: String,
     /// Parameter NAME=VALUE or NAME:TYPE=VALUE, used as $NAME.
     #[arg(long)]

@@ -1,7 +1,9 @@
 //! `fletch`: one binary for jobs, SQL, and the Ballista scheduler and executors.
 
 mod args;
+mod completions;
 mod jobs_cmd;
+mod logging;
 mod quickstart;
 mod run_cmd;
 mod sql_cmd;
@@ -31,7 +33,7 @@ fn main() {
         // Ballista's client logs a failed job, which fletch then reports itself.
         _ => "warn,ballista_core::execution_plans::distributed_query=off",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).format_timestamp_millis().init();
+    logging::init(cli.log_format, default_log);
     // Ballista's scheduler needs deep stacks for large plans (as its own binary sets).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -157,6 +159,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Completions { shell } => completions::completions(shell),
+        Cmd::Man => completions::man(),
         Cmd::Repair { output_root } => {
             let root = fletch_engine::Location::parse("--output-root", &output_root)?;
             confine(&[&root], "")?;

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use clap::error::ErrorKind;
-use clap::{Arg, ArgAction, Command};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
 use fletch_engine::outputs::Written;
 use fletch_engine::params::ParamType;
 use fletch_engine::progress::{Progress, fmt_duration, group_thousands};
@@ -14,8 +15,22 @@ use fletch_jobs::{Job, JobArgs, RunOptions};
 
 use crate::say;
 
-fn flag(spec: &ParamSpec) -> Arg {
-    let arg = Arg::new(spec.name).long(spec.name).value_name(spec.ty.name().to_uppercase()).allow_negative_numbers(true).help(spec.help);
+/// The environment variable a common flag falls back to (`--data-root`: `FLETCH_DATA_ROOT`).
+pub fn env_var(flag: &str) -> String {
+    format!("FLETCH_{}", flag.to_uppercase().replace('-', "_"))
+}
+
+/// One flag; a common one (`common`) also read from its [`env_var`].
+fn flag(spec: &ParamSpec, common: bool) -> Arg {
+    let mut help = spec.help.to_string();
+    if let Some(default) = spec.default {
+        help.push_str(&format!(" [default: {default}]"));
+    }
+    if spec.required {
+        help.push_str(" [required]");
+    }
+    let arg = Arg::new(spec.name).long(spec.name).value_name(spec.ty.name().to_uppercase()).allow_negative_numbers(true).help(help);
+    let arg = if common { arg.env(env_var(spec.name)) } else { arg };
     // A bare boolean flag means true (`--allow-empty`); `--allow-empty false` still works.
     let arg = match spec.ty {
         ParamType::Bool => arg.num_args(0..=1).default_missing_value("true"),
@@ -24,18 +39,21 @@ fn flag(spec: &ParamSpec) -> Arg {
     if spec.repeated { arg.action(ArgAction::Append) } else { arg.action(ArgAction::Set) }
 }
 
-fn command(job: &dyn Job) -> Command {
+/// `fletch run JOB`'s parser: the common flags, the job's own, and what the command adds.
+pub fn command(job: &dyn Job) -> Command {
     let spec = job.spec();
-    Command::new(format!("fletch run {}", spec.name))
-        .no_binary_name(true)
+    Command::new(spec.name)
+        .bin_name(format!("fletch run {}", spec.name))
         .about(spec.summary)
-        .args(COMMON_PARAMS.iter().chain(spec.params).map(flag))
+        .args(COMMON_PARAMS.iter().map(|p| flag(p, true)))
+        .args(spec.params.iter().map(|p| flag(p, false)))
+        .arg(Arg::new("print-config").long("print-config").action(ArgAction::SetTrue).help("print every flag's value and where it came from (flag, environment, default), then exit"))
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress lines"))
 }
 
 pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
     let job = fletch_jobs::find(name).expect("clap checked the job name");
-    let cmd = command(job);
+    let cmd = command(job).no_binary_name(true);
     let valid: Vec<_> = cmd.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
     let matches = match cmd.try_get_matches_from(raw_args) {
         Ok(m) => m,
@@ -46,6 +64,9 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
             return Err(Error::usage(format!("fletch run {name}: {first}; valid flags: {}", valid.join(", "))));
         }
     };
+    if matches.get_flag("print-config") {
+        return say(&print_config(job, &matches));
+    }
     let quiet = quiet || matches.get_flag("quiet");
     let opts = RunOptions::from_flags(|n| matches.get_one::<String>(n).cloned(), quiet)
         .map_err(|e| match e {
@@ -73,6 +94,27 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
         say(&format!("  {}", describe(out)))?;
     }
     Ok(())
+}
+
+/// Each flag of `job` with the value a run would use and where it came from.
+fn print_config(job: &dyn Job, matches: &ArgMatches) -> String {
+    let specs: Vec<&ParamSpec> = COMMON_PARAMS.iter().chain(job.spec().params).collect();
+    let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut lines = vec![format!("job {}", job.spec().name)];
+    for spec in specs {
+        let values: Vec<&String> = matches.get_many::<String>(spec.name).map(Iterator::collect).unwrap_or_default();
+        let (value, source) = match matches.value_source(spec.name) {
+            Some(ValueSource::EnvVariable) => (values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","), format!("environment {}", env_var(spec.name))),
+            Some(_) => (values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","), "flag".to_string()),
+            None => match spec.default {
+                Some(d) => (d.to_string(), "default".to_string()),
+                None if spec.required => ("(missing)".to_string(), "required".to_string()),
+                None => ("(unset)".to_string(), "not given".to_string()),
+            },
+        };
+        lines.push(format!("--{:<width$} {value}  [{source}]", spec.name));
+    }
+    lines.join("\n")
 }
 
 /// One line per output: where it is and how big.

@@ -1,0 +1,91 @@
+//! What operators meet first: job help, configuration by environment,
+//! `--print-config`, `--version`, completions, the man page, JSON logs.
+
+use serde_json::Value;
+
+use crate::support::{fletch, fletch_env, ok, stderr};
+
+/// The line of `help` that documents `--flag`.
+fn help_line<'a>(help: &'a str, flag: &str) -> &'a str {
+    help.lines().find(|l| l.trim_start().starts_with(&format!("{flag} "))).unwrap_or_else(|| panic!("{flag} not in:\n{help}"))
+}
+
+#[test]
+fn job_help_shows_types_defaults_requirements_and_environment() {
+    let help = ok(fletch(&["run", "taar-locale", "--help"]));
+    assert!(help.starts_with("TAAR: top add-ons per locale"), "{help}");
+    assert!(help.contains("Usage: fletch run taar-locale [OPTIONS]"), "{help}");
+    let seed = help_line(&help, "--seed");
+    assert!(seed.contains("<INT>") && seed.contains("[default: 42]") && seed.contains("[env: FLETCH_SEED="), "{seed}");
+    let data_root = help_line(&help, "--data-root");
+    assert!(data_root.contains("[required]") && data_root.contains("[env: FLETCH_DATA_ROOT="), "{data_root}");
+    // A job's own flags have no variable: FLETCH_EPSILON would be a surprise.
+    assert!(!help_line(&help, "--epsilon").contains("env:"), "{help}");
+}
+
+#[test]
+fn environment_configures_runs_and_flags_override_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let (data, out) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let config = ok(fletch_env(
+        &["run", "taar-locale", "--output-root", out, "--epsilon", "2", "--print-config"],
+        &[("FLETCH_DATA_ROOT", data), ("FLETCH_OUTPUT_ROOT", "/ignored"), ("FLETCH_SCHEDULER", "sched:50050")],
+    ));
+    let lines: Vec<Vec<&str>> = config.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines[0], ["job", "taar-locale"]);
+    let line = |flag: &str| lines.iter().find(|l| l[0] == flag).unwrap_or_else(|| panic!("{flag} not in:\n{config}")).join(" ");
+    assert_eq!(line("--data-root"), format!("--data-root {data} [environment FLETCH_DATA_ROOT]"));
+    assert_eq!(line("--output-root"), format!("--output-root {out} [flag]"));
+    assert_eq!(line("--scheduler"), "--scheduler sched:50050 [environment FLETCH_SCHEDULER]");
+    assert_eq!(line("--seed"), "--seed 42 [default]");
+    assert_eq!(line("--epsilon"), "--epsilon 2 [flag]");
+    assert_eq!(line("--whitelist"), "--whitelist (unset) [not given]");
+    assert!(!std::path::Path::new(out).exists(), "--print-config wrote something");
+
+    // A real run configured by the environment alone.
+    ok(fletch(&["gen", "amo", "-q", "--output-root", data, "--scale", "0.01"]));
+    ok(fletch_env(&["run", "taar-amowhitelist", "-q", "--date", "20261121"], &[("FLETCH_DATA_ROOT", data), ("FLETCH_OUTPUT_ROOT", out)]));
+    assert!(std::path::Path::new(out).join("telemetry-ml/addon_recommender/whitelist_addons_database.json").exists());
+}
+
+#[test]
+fn version_names_the_revision_and_the_engine() {
+    let version = ok(fletch(&["--version"]));
+    let revision = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let revision = String::from_utf8_lossy(&revision.stdout).trim().to_string();
+    let mut lines = version.lines();
+    assert_eq!(lines.next().unwrap(), format!("fletch {} (git {revision})", env!("CARGO_PKG_VERSION")));
+    let engine = lines.next().unwrap();
+    assert!(engine.starts_with("DataFusion 55.") && engine.contains(", Ballista 55.") && engine.contains(", Arrow "), "{engine}");
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_job() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = ok(fletch(&["completions", shell]));
+        for word in ["taar-locale", "lookalike-prepare", "epsilon", "skip-unreadable-files"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    let man = ok(fletch(&["man"]));
+    assert!(man.contains(".TH fletch 1") && man.contains("Print a shell completion script"), "{man}");
+    let e = fletch(&["completions", "tcsh"]);
+    assert_eq!(e.status.code(), Some(2), "{}", stderr(&e));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(fletch(&["gen", "amo", "-q", "--output-root", data.to_str().unwrap(), "--scale", "0.01"]));
+    let r = fletch_env(&["sql", "-q", "--data-root", data.to_str().unwrap(), "-c", "SELECT 1"], &[("FLETCH_LOG_FORMAT", "json"), ("RUST_LOG", "info")]);
+    let log = stderr(&r);
+    assert!(r.status.success(), "{log}");
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.iter().any(|l| l["level"] == "INFO" && l["message"].as_str().unwrap().ends_with("holds no Parquet table; not registered")), "{log}");
+    assert!(lines.iter().all(|l| l["ts"].is_string() && l["target"].is_string()), "{log}");
+    let bad = fletch_env(&["jobs"], &[("FLETCH_LOG_FORMAT", "xml")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("invalid value 'xml' for '--log-format"), "{}", stderr(&bad));
+}
