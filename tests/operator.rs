@@ -89,3 +89,32 @@ fn json_logs_are_one_object_per_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("invalid value 'xml' for '--log-format"), "{}", stderr(&bad));
 }
+
+#[test]
+fn summaries_in_json_for_run_gen_and_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let generated: Value = serde_json::from_str(&ok(fletch(&["gen", "clients-daily", "-q", "--output-root", d, "--scale", "0.01", "--format", "json"]))).unwrap();
+    assert_eq!(generated["dataset"], "clients-daily");
+    let table = &generated["outputs"][0];
+    assert!(table["url"].as_str().unwrap().ends_with("/clients_daily/") && table["rows"].as_u64().unwrap() > 0, "{generated}");
+    ok(fletch(&["gen", "amo", "-q", "--output-root", d]));
+
+    let ran: Value = serde_json::from_str(&ok(fletch(&["run", "taar-locale", "-q", "--data-root", d, "--output-root", o, "--date", "20261121", "--noise", "none", "--format", "json"]))).unwrap();
+    assert_eq!((ran["job"].as_str(), ran["date"].as_str(), ran["mode"].as_str()), (Some("taar-locale"), Some("2026-11-21"), Some("embedded")));
+    let steps = ran["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert!(names.contains(&"locale_counts") && names.last() == Some(&"commit outputs"), "{names:?}");
+    assert!(steps.iter().all(|s| s["seconds"].as_f64().unwrap() >= 0.0));
+    assert_eq!(steps.last().unwrap()["count"].as_u64(), Some(ran["outputs"].as_array().unwrap().len() as u64));
+    let files: Vec<&str> = ran["outputs"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap()).collect();
+    assert!(files.iter().any(|f| f.ends_with("/taar/locale/top10_dict.json")), "{files:?}");
+    assert!(ran["outputs"].as_array().unwrap().iter().all(|o| o["bytes"].as_u64().unwrap() > 0));
+
+    let jobs: Value = serde_json::from_str(&ok(fletch(&["jobs", "--format", "json"]))).unwrap();
+    let locale = jobs["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "taar-locale").unwrap();
+    let epsilon = locale["params"].as_array().unwrap().iter().find(|p| p["name"] == "epsilon").unwrap();
+    assert_eq!((epsilon["type"].as_str(), epsilon["env"].is_null()), (Some("float"), true), "{epsilon}");
+    assert_eq!(jobs["common_params"][0]["env"], "FLETCH_DATA_ROOT");
+}

@@ -89,26 +89,12 @@ pub enum Cmd {
         args: Vec<String>,
     },
     /// Generate a synthetic input dataset under --output-root (see docs/data.md).
-    Gen {
-        #[arg(value_parser = PossibleValuesParser::new(fletch_datagen::Dataset::ALL.iter().map(|d| d.name())))]
-        dataset: String,
-        /// Where to write; use it as `fletch run --data-root`.
-        #[arg(long)]
-        output_root: String,
-        /// Size: 1.0 is the dataset's reference size (see docs/data.md).
-        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-        scale: f64,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// First day, YYYYMMDD (default: the dataset's own, see docs/data.md).
-        #[arg(long)]
-        start_date: Option<String>,
-        /// Number of days (default: the dataset's own).
-        #[arg(long)]
-        days: Option<u32>,
-    },
+    Gen(GenArgs),
     /// List the jobs with their parameters, types and defaults.
-    Jobs,
+    Jobs {
+        #[arg(long, value_enum, default_value_t = Summary::Text)]
+        format: Summary,
+    },
     /// Print the reference of every fletch SQL function (Markdown).
     Functions,
     /// Generate a small sample and run every job on it embedded.
@@ -130,10 +116,39 @@ pub enum Cmd {
     Man,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Summary {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Args)]
+pub struct GenArgs {
+    #[arg(value_parser = PossibleValuesParser::new(fletch_datagen::Dataset::ALL.iter().map(|d| d.name())))]
+    pub dataset: String,
+    /// Where to write; use it as `fletch run --data-root`.
+    #[arg(long)]
+    pub output_root: String,
+    /// Size: 1.0 is the dataset's reference size (see docs/data.md).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub scale: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// First day, YYYYMMDD (default: the dataset's own, see docs/data.md).
+    #[arg(long)]
+    pub start_date: Option<String>,
+    /// Number of days (default: the dataset's own).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// The summary on stdout: text, or one JSON object.
+    #[arg(long, value_enum, default_value_t = Summary::Text)]
+    pub format: Summary,
 }
 
 #[derive(Args)]

@@ -15,7 +15,7 @@ use fletch_engine::auth::Token;
 use fletch_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
 use fletch_engine::{Error, Location, Result};
 
-use args::{Cli, Cmd};
+use args::{Cli, Cmd, GenArgs, Summary};
 
 /// `fletch run JOB ...`: everything after JOB goes to the job's own parser,
 /// so `fletch run JOB --help` shows the job's flags, not `run`'s.
@@ -87,32 +87,28 @@ pub fn say(line: &str) -> Result<()> {
     writeln!(std::io::stdout().lock(), "{line}").map_err(Error::Stdout)
 }
 
-async fn gen_cmd(
-    dataset: &str,
-    output_root: &str,
-    scale: f64,
-    seed: u64,
-    start_date: Option<&str>,
-    days: Option<u32>,
-    quiet: bool,
-) -> Result<()> {
-    let dataset = fletch_datagen::Dataset::from_name(dataset).expect("clap checked the dataset");
-    let start_date = match start_date {
+async fn gen_cmd(args: &GenArgs, quiet: bool) -> Result<()> {
+    let dataset = fletch_datagen::Dataset::from_name(&args.dataset).expect("clap checked the dataset");
+    let start_date = match args.start_date.as_deref() {
         None => dataset.default_start(),
         Some(d) => fletch_engine::params::parse_date(d)
             .ok_or_else(|| Error::usage(format!("--start-date: expected YYYYMMDD, got `{d}`")))?,
     };
-    let output_root = fletch_engine::Location::parse("--output-root", output_root)?;
+    let output_root = fletch_engine::Location::parse("--output-root", &args.output_root)?;
     confine(&[&output_root], "")?;
     let opts = fletch_datagen::GenOptions {
         output_root,
-        scale,
-        seed,
+        scale: args.scale,
+        seed: args.seed,
         start_date,
-        days: days.unwrap_or_else(|| dataset.default_days()),
+        days: args.days.unwrap_or_else(|| dataset.default_days()),
         progress: fletch_engine::progress::Progress::new(quiet),
     };
     let written = fletch_datagen::generate(dataset, &opts).await?;
+    if args.format == Summary::Json {
+        let report = serde_json::json!({"dataset": dataset.name(), "output_root": opts.output_root.to_string(), "outputs": written});
+        return say(&report.to_string());
+    }
     say(&format!("{} generated under {}", dataset.name(), opts.output_root))?;
     for out in &written {
         say(&format!("  {}", run_cmd::describe(out)))?;
@@ -142,10 +138,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
-        Cmd::Gen { dataset, output_root, scale, seed, start_date, days } => {
-            gen_cmd(&dataset, &output_root, scale, seed, start_date.as_deref(), days, quiet).await
-        }
-        Cmd::Jobs => say(jobs_cmd::listing().trim_end()),
+        Cmd::Gen(args) => gen_cmd(&args, quiet).await,
+        Cmd::Jobs { format: Summary::Json } => say(&jobs_cmd::json().to_string()),
+        Cmd::Jobs { format: Summary::Text } => say(jobs_cmd::listing().trim_end()),
         Cmd::Functions => say(fletch_udfs::docs::markdown().trim_end()),
         Cmd::Quickstart { dir } => {
             confine(&[], &dir.display().to_string())?;

@@ -75,7 +75,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
         let args = JobArgs::parse(job.spec().params, &raw)?;
         let common = [("data-root", data.as_str()), ("output-root", out.as_str()), ("date", SAMPLE_DATE)];
         let opts = RunOptions::from_flags(|f| common.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_string()), quiet)?;
-        runs.push(JobRun { job: name.into(), outputs: framework::run(job, opts, &args).await? });
+        runs.push(JobRun { job: name.into(), outputs: framework::run(job, opts, &args).await?.outputs });
     }
     Ok(runs)
 }

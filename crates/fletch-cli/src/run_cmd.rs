@@ -47,6 +47,7 @@ pub fn command(job: &dyn Job) -> Command {
         .about(spec.summary)
         .args(COMMON_PARAMS.iter().map(|p| flag(p, true)))
         .args(spec.params.iter().map(|p| flag(p, false)))
+        .arg(Arg::new("format").long("format").value_parser(["text", "json"]).default_value("text").help("the summary on stdout: text, or one JSON object (outputs, rows, bytes, seconds per step)"))
         .arg(Arg::new("print-config").long("print-config").action(ArgAction::SetTrue).help("print every flag's value and where it came from (flag, environment, default), then exit"))
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress lines"))
 }
@@ -88,9 +89,21 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
         Mode::Cluster(cluster) => format!("cluster {}", cluster.scheduler),
     };
     progress.note(&format!("{name}: {} on {mode}", opts.date.format("%Y-%m-%d")));
-    let outputs = framework::run(job, opts, &args).await?;
+    let date = opts.date;
+    let finished = framework::run(job, opts, &args).await?;
+    if matches.get_one::<String>("format").is_some_and(|f| f == "json") {
+        let report = serde_json::json!({
+            "job": name,
+            "date": date.to_string(),
+            "mode": mode,
+            "seconds": progress.elapsed().as_secs_f64(),
+            "steps": finished.steps,
+            "outputs": finished.outputs,
+        });
+        return say(&report.to_string());
+    }
     say(&format!("{name} finished in {}", fmt_duration(progress.elapsed())))?;
-    for out in &outputs {
+    for out in &finished.outputs {
         say(&format!("  {}", describe(out)))?;
     }
     Ok(())

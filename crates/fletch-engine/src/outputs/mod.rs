@@ -39,7 +39,7 @@ pub use lease::{Holder, Lease, host_name};
 pub const STAGING_DIR: &str = ".fletch-staging";
 
 /// One committed output.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Written {
     pub url: String,
     pub rows: Option<u64>,

@@ -10,6 +10,7 @@ mod steps;
 
 use async_trait::async_trait;
 use fletch_engine::outputs::{Outputs, Written};
+use fletch_engine::progress::StepTiming;
 use fletch_engine::session;
 use fletch_engine::Result;
 
@@ -34,7 +35,13 @@ pub trait Job: Sync {
 
 /// Runs `job` with one output transaction: what it staged is committed when
 /// it succeeds and discarded when it fails.
-pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Vec<Written>> {
+/// What a successful run committed, and its steps.
+pub struct Finished {
+    pub outputs: Vec<Written>,
+    pub steps: Vec<StepTiming>,
+}
+
+pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Finished> {
     let ctx = session::connect(&opts.mode).await?;
     let outputs = Outputs::begin(&opts.output_root, &job.lease_name(args)).await?;
     let mut rc = RunContext::new(ctx, opts, outputs);
@@ -48,7 +55,7 @@ pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Vec<
             let step = progress.step("commit outputs");
             let written = outputs.commit().await?;
             step.done_counting(written.len() as u64, "outputs");
-            Ok(written)
+            Ok(Finished { outputs: written, steps: progress.finished() })
         }
         Err(e) => {
             outputs.discard().await;
