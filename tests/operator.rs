@@ -118,3 +118,56 @@ fn summaries_in_json_for_run_gen_and_jobs() {
     assert_eq!((epsilon["type"].as_str(), epsilon["env"].is_null()), (Some("float"), true), "{epsilon}");
     assert_eq!(jobs["common_params"][0]["env"], "FLETCH_DATA_ROOT");
 }
+
+/// The SQL shell driven through a pseudo-terminal, as a person types.
+#[test]
+fn sql_shell_edits_remembers_describes_limits_and_cancels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::support::sample(tmp.path());
+    let mut command = std::process::Command::new(crate::support::fletch_bin());
+    command.args(["sql", "--data-root", data.to_str().unwrap()]).env("HOME", tmp.path()).env("TERM", "xterm").env_remove("RUST_LOG");
+    let mut p = rexpect::session::spawn_command(command, Some(60_000)).unwrap();
+    p.exp_string("fletch> ").unwrap();
+    p.send_line("\\d").unwrap();
+    p.exp_string("events").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    p.send_line("\\d events").unwrap();
+    p.exp_string("client_id").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    // A statement over two lines.
+    p.send_line("SELECT count(DISTINCT day) AS days").unwrap();
+    p.exp_string("...> ").unwrap();
+    p.send_line("FROM events;").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    // The up arrow brings the statement back.
+    p.send("\x1b[A").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    // At a terminal, 40 rows by default.
+    p.send_line("SELECT * FROM generate_series(1, 100);").unwrap();
+    p.exp_string("(100 rows, 40 shown").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    // Ctrl-C cancels a long statement and keeps the session.
+    p.send_line("SELECT count(*) FROM generate_series(1, 100000000000) a WHERE a.value % 7 = 3;").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("fletch> ").unwrap();
+    p.send_line("\\timing").unwrap();
+    p.exp_string("timing is on").unwrap();
+    p.send_line("SELECT 41 + 1 AS answer;").unwrap();
+    p.exp_regex(r"42[\s\S]*\(1 row; [0-9.]+ s\)").unwrap();
+    // Tab completes table names.
+    p.send("SELECT count(*) AS n FROM eve").unwrap();
+    p.send("\t").unwrap();
+    p.send_line(";").unwrap();
+    p.exp_string("(1 row;").unwrap();
+    p.send_line("\\nonsense").unwrap();
+    p.exp_string("unknown command").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+    let history = std::fs::read_to_string(tmp.path().join(".fletch_history")).unwrap();
+    assert!(history.contains("FROM events;") && history.contains("\\timing"), "{history}");
+}

@@ -185,6 +185,10 @@ pub struct SqlArgs {
     pub param: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Rows printed per result (0: all); default 40 when stdout is a
+    /// terminal, all when it is piped.
+    #[arg(long)]
+    pub maxrows: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

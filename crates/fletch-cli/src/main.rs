@@ -5,10 +5,11 @@ mod completions;
 mod jobs_cmd;
 mod logging;
 mod quickstart;
+mod repl;
 mod run_cmd;
 mod sql_cmd;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 use fletch_engine::auth::Token;
@@ -40,7 +41,13 @@ fn main() {
         .thread_stack_size(32 * 1024 * 1024)
         .build()
         .expect("tokio runtime");
-    let stoppable = !matches!(cli.cmd, Cmd::Scheduler { .. } | Cmd::Executor { .. });
+    // The scheduler and executor handle signals themselves, and so does the
+    // SQL shell at a terminal (Ctrl-C cancels a statement there, not the shell).
+    let stoppable = match &cli.cmd {
+        Cmd::Scheduler { .. } | Cmd::Executor { .. } => false,
+        Cmd::Sql(sql) => !(sql.file.is_empty() && sql.command.is_empty() && std::io::stdin().is_terminal()),
+        _ => true,
+    };
     let code = runtime.block_on(async {
         tokio::select! {
             result = dispatch(cli) => match result {
@@ -53,7 +60,7 @@ fn main() {
                     e.exit_code()
                 }
             },
-            // The scheduler and executor shut down on signals themselves.
+            // The commands that handle signals themselves are not `stoppable`.
             code = stopped(), if stoppable => {
                 // The command's future is dropped: what it staged is removed.
                 fletch_engine::remote::cancel_running_jobs().await;

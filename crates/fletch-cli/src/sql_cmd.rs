@@ -1,6 +1,6 @@
 //! `fletch sql`: SQL files, inline SQL or an interactive prompt, embedded or on a cluster.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 
 use std::sync::Arc;
 
@@ -43,9 +43,21 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
             }
         }
     }
-    let shell = Shell { ctx, params, format: args.format, progress: Progress::new(quiet) };
-    if args.file.is_empty() && args.command.is_empty() {
-        return shell.interactive().await;
+    let maxrows = match args.maxrows {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => std::io::stdout().is_terminal().then_some(40),
+    };
+    let interactive = args.file.is_empty() && args.command.is_empty();
+    if interactive && std::io::stdin().is_terminal() {
+        let mut shell = Shell { ctx, params, format: args.format, maxrows, progress: Progress::new(true), footer: true };
+        return crate::repl::run(&mut shell).await;
+    }
+    let shell = Shell { ctx, params, format: args.format, maxrows, progress: Progress::new(quiet), footer: false };
+    if interactive {
+        let mut sql = String::new();
+        std::io::stdin().lock().read_to_string(&mut sql).map_err(|e| Error::io(format!("stdin: {e}")))?;
+        return shell.run_script("stdin", &sql).await;
     }
     for path in &args.file {
         let sql = std::fs::read_to_string(path)
@@ -58,59 +70,59 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-struct Shell {
-    ctx: SessionContext,
+pub struct Shell {
+    pub ctx: SessionContext,
     params: Params,
     format: Format,
+    /// Rows printed per result; `None`: all.
+    pub maxrows: Option<usize>,
     progress: Progress,
+    /// After each result, its row count (and, with `timing`, its time), as psql does.
+    footer: bool,
 }
 
 impl Shell {
-    async fn run_script(&self, source: &str, sql: &str) -> Result<()> {
+    /// Runs each statement of `sql` (from `source`) and prints its result;
+    /// with `timing`, also how long each took.
+    pub async fn run_script(&self, source: &str, sql: &str) -> Result<()> {
+        self.run_timed(source, sql, false).await
+    }
+
+    pub async fn run_timed(&self, source: &str, sql: &str, timing: bool) -> Result<()> {
         let script = Script::parse(source, sql)?;
         for i in 0..script.len() {
             let step = self.progress.step(&format!("{source} statement {}", i + 1));
             let batches = remote::collect(script.statement(&self.ctx, i, &self.params).await?).await?;
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            print_batches(&batches, self.format)?;
-            step.done(Some(rows as u64));
-        }
-        Ok(())
-    }
-
-    /// Reads statements ending in `;`; errors are shown and the prompt continues.
-    async fn interactive(&self) -> Result<()> {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            let mut sql = String::new();
-            stdin.lock().read_to_string(&mut sql).map_err(|e| Error::io(format!("stdin: {e}")))?;
-            return self.run_script("stdin", &sql).await;
-        }
-        let mut buffer = String::new();
-        prompt(&buffer);
-        for line in stdin.lock().lines() {
-            let line = line.map_err(|e| Error::io(format!("stdin: {e}")))?;
-            if buffer.is_empty() && matches!(line.trim(), "\\q" | "quit" | "exit") {
-                break;
+            print_batches(&batches, self.format, self.maxrows)?;
+            let took = step.done(Some(rows as u64));
+            if self.footer {
+                let shown = self.maxrows.filter(|m| *m < rows).map_or(String::new(), |m| format!(", {m} shown (\\maxrows N to change)"));
+                let time = if timing { format!("; {:.3} s", took.as_secs_f64()) } else { String::new() };
+                eprintln!("({rows} row{}{shown}{time})", if rows == 1 { "" } else { "s" });
             }
-            buffer.push_str(&line);
-            buffer.push('\n');
-            if line.trim_end().ends_with(';') {
-                if let Err(e) = self.run_script("input", &buffer).await {
-                    eprintln!("error: {e}");
-                }
-                buffer.clear();
-            }
-            prompt(&buffer);
         }
         Ok(())
     }
 }
 
-fn prompt(buffer: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", if buffer.is_empty() { "fletch> " } else { "   ...> " });
-    let _ = out.flush();
+/// The first `max` rows of `batches`.
+fn first_rows(batches: &[RecordBatch], max: usize) -> Vec<RecordBatch> {
+    let mut left = max;
+    let mut kept = Vec::new();
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let n = b.num_rows().min(left);
+        kept.push(b.slice(0, n));
+        left -= n;
+    }
+    // Keep the schema (and so the header) of a result cut to nothing.
+    if kept.is_empty() && let Some(b) = batches.first() {
+        kept.push(b.slice(0, 0));
+    }
+    kept
 }
 
 /// CSV has no lists or structs: write them as the table format shows them.
@@ -134,9 +146,17 @@ fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
-/// Writes `batches` to stdout in `format`; rendered whole first, so a closed
-/// pipe is one typed error ([`Error::Stdout`]).
-fn print_batches(batches: &[RecordBatch], format: Format) -> Result<()> {
+/// Writes the first `maxrows` rows of `batches` to stdout in `format`;
+/// rendered whole first, so a closed pipe is one typed error ([`Error::Stdout`]).
+fn print_batches(batches: &[RecordBatch], format: Format, maxrows: Option<usize>) -> Result<()> {
+    let limited;
+    let batches = match maxrows {
+        Some(max) => {
+            limited = first_rows(batches, max);
+            &limited[..]
+        }
+        None => batches,
+    };
     let mut text = Vec::new();
     match format {
         Format::Table => {
