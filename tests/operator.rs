@@ -171,3 +171,36 @@ fn sql_shell_edits_remembers_describes_limits_and_cancels() {
     let history = std::fs::read_to_string(tmp.path().join(".fletch_history")).unwrap();
     assert!(history.contains("FROM events;") && history.contains("\\timing"), "{history}");
 }
+
+/// `GET path` on `addr`: the status code, or 0 when nothing answers.
+fn http_status(addr: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return 0 };
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+fn eventually(what: &str, check: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{what}: not within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Kubernetes probes: an executor's readiness follows its heartbeats.
+#[test]
+fn executor_health_follows_its_scheduler() {
+    let tmp = tempfile::tempdir().unwrap();
+    let health = format!("127.0.0.1:{}", crate::support::free_port(false));
+    let cluster = crate::support::Cluster::start_with(&tmp.path().join("cluster"), 1, &[], &[], &["--health-bind", &health]);
+    assert_eq!(http_status(&health, "/healthz"), 200);
+    eventually("ready once heartbeats reach the scheduler", || http_status(&health, "/readyz") == 200);
+    assert_eq!(http_status(&health, "/jobs"), 404, "the health port serves nothing else");
+    cluster.procs.signal("scheduler", "KILL");
+    eventually("not ready once the scheduler is gone", || http_status(&health, "/readyz") == 503);
+    assert_eq!(http_status(&health, "/healthz"), 200, "alive all the same: a restart would not help");
+}

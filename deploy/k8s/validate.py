@@ -10,6 +10,10 @@ usage: validate.py FLETCH_BINARY     (tests/deploy.rs runs it with the test venv
    backoff limit; its shell command, expanded as the pod would with the
    overlay's ConfigMap, is accepted by the binary's own flag parser; and the
    schedules keep the daily order (AMO dump, whitelist, then its readers).
+4. Checks every pod against the Pod Security Standards' "restricted" profile
+   (the rules of kubernetes.io/docs/concepts/security/pod-security-standards,
+   as of Kubernetes 1.32), that each runs under its own ServiceAccount with
+   no API token, probes over HTTP, and that overlays pin the image tag.
 """
 
 import json
@@ -105,6 +109,64 @@ def check_cronjob(fletch, cronjob, params):
     return argv[1]
 
 
+# Volume types the restricted profile allows.
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+
+
+def pod_spec(doc):
+    if doc["kind"] == "Deployment":
+        return doc["spec"]["template"]["spec"]
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return None
+
+
+def check_restricted(doc, service_accounts):
+    """The "restricted" Pod Security Standard, rule by rule."""
+    name = f"{doc['kind']}/{doc['metadata']['name']}"
+    pod = pod_spec(doc)
+    pod_sc = pod.get("securityContext", {})
+    problems = []
+    for host in ["hostNetwork", "hostPID", "hostIPC"]:
+        if pod.get(host):
+            problems.append(f"{host} is set")
+    for volume in pod.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            problems.append(f"volume {volume['name']} is {', '.join(sorted(kinds))}")
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        sc = c.get("securityContext", {})
+        where = f"container {c['name']}"
+        if sc.get("privileged"):
+            problems.append(f"{where} is privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{where}: allowPrivilegeEscalation must be false")
+        if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is not True:
+            problems.append(f"{where}: runAsNonRoot must be true")
+        if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+            problems.append(f"{where}: runs as user 0")
+        seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{where}: seccompProfile must be RuntimeDefault or Localhost")
+        caps = sc.get("capabilities", {})
+        if "ALL" not in caps.get("drop", []):
+            problems.append(f"{where}: capabilities must drop ALL")
+        if set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{where}: adds capabilities {caps['add']}")
+        if any("hostPort" in p for p in c.get("ports", [])):
+            problems.append(f"{where} uses a hostPort")
+        for probe in ["readinessProbe", "livenessProbe"]:
+            if probe in c and "httpGet" not in c[probe]:
+                problems.append(f"{where}: {probe} must ask an HTTP health endpoint")
+    account = pod.get("serviceAccountName")
+    if account not in service_accounts:
+        problems.append(f"serviceAccountName {account!r} is not one of the manifests' ServiceAccounts")
+    elif service_accounts[account].get("automountServiceAccountToken") is not False and pod.get("automountServiceAccountToken") is not False:
+        problems.append(f"ServiceAccount {account} mounts an API token fletch does not use")
+    if problems:
+        fail(f"{name} breaks the restricted Pod Security Standard or fletch's rules:\n  " + "\n  ".join(problems))
+
+
 def minutes(schedule):
     minute, hour, *rest = schedule.split()
     if not (minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]):
@@ -126,6 +188,13 @@ def check_overlay(fletch, overlay):
     for earlier, later in ORDER:
         if scheduled[earlier] >= scheduled[later]:
             fail(f"{overlay}: {later} must be scheduled after {earlier}")
+    service_accounts = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ServiceAccount"}
+    for doc in docs:
+        if pod_spec(doc) is not None:
+            check_restricted(doc, service_accounts)
+        for c in (pod_spec(doc) or {}).get("containers", []):
+            if c["image"].endswith(":latest") or ":" not in c["image"].rsplit("/", 1)[-1]:
+                fail(f"{overlay}: {doc['kind']}/{doc['metadata']['name']} runs {c['image']}: pin a version tag")
     kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
     print(f"{overlay.relative_to(K8S)}: {len(docs)} resources valid ({', '.join(kinds)})")
 

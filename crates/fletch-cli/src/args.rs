@@ -65,6 +65,10 @@ pub enum Cmd {
         /// Directory for shuffle files.
         #[arg(long, env = "FLETCH_WORK_DIR")]
         work_dir: PathBuf,
+        /// Serve `/healthz` and `/readyz` over HTTP here (Kubernetes probes);
+        /// readiness follows the heartbeats to the scheduler.
+        #[arg(long, env = "FLETCH_HEALTH_BIND")]
+        health_bind: Option<SocketAddr>,
         /// Concurrent task slots (0: one per core).
         #[arg(long, default_value_t = 0)]
         concurrent_tasks: usize,

@@ -137,11 +137,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
             cluster::run_scheduler(SchedulerOptions { bind, external_host, flight_sql, executor_timeout_seconds: executor_timeout, token }).await
         }
-        Cmd::Executor { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, auth_token_file, allowed_roots } => {
+        Cmd::Executor { scheduler, bind, external_host, work_dir, health_bind, concurrent_tasks, scheduler_wait, auth_token_file, allowed_roots } => {
             confine(&[], &allowed_roots)?;
             let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
             let scheduler_wait = std::time::Duration::from_secs(scheduler_wait);
-            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, token }).await
+            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, token, health_bind }).await
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_executor::health::ExecutorHealth;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::create_scheduler;
@@ -92,6 +93,8 @@ pub struct ExecutorOptions {
     pub scheduler_wait: Duration,
     /// The scheduler's token, presented on every call to it.
     pub token: Option<Token>,
+    /// Where to serve `/healthz` and `/readyz` over HTTP, if anywhere.
+    pub health_bind: Option<SocketAddr>,
 }
 
 /// Runs an executor until Ctrl-C, SIGTERM or the scheduler stops it.
@@ -111,6 +114,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let health = ExecutorHealth::new();
     let config = ExecutorProcessConfig {
         bind_host: opts.bind.ip().to_string(),
         external_host: opts.external_host,
@@ -133,6 +137,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         }),
         override_function_registry: Some(executor_registry()?),
         override_runtime_producer: Some(Arc::new(|_| runtime_env())),
+        health: health.clone(),
         ..Default::default()
     };
     log::info!(
@@ -141,9 +146,15 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         opts.scheduler
     );
     reach_scheduler(&opts.scheduler, opts.scheduler_wait).await?;
-    start_executor_process(Arc::new(config))
-        .await
-        .map_err(|e| Error::Cluster(format!("executor on {}: {e}", opts.bind)))
+    let executor = start_executor_process(Arc::new(config));
+    let executor = async { executor.await.map_err(|e| Error::Cluster(format!("executor on {}: {e}", opts.bind))) };
+    match opts.health_bind {
+        Some(bind) => tokio::select! {
+            done = executor => done,
+            served = server::serve_executor_health(bind, health) => served,
+        },
+        None => executor.await,
+    }
 }
 
 /// Waits until the scheduler at `addr` answers, saying why not every 10 s;

@@ -48,6 +48,22 @@ pub async fn serve(scheduler: Scheduler, recoveries: Recoveries, bind: SocketAdd
     axum::serve(listener, app).await.map_err(|e| Error::Cluster(format!("scheduler on {bind} stopped: {e}")))
 }
 
+/// Serves an executor's `/healthz` (200 while the process runs) and
+/// `/readyz` (200 while its last heartbeat to the scheduler succeeded, 503
+/// otherwise) on `bind`, for Kubernetes probes; no token, nothing else.
+pub async fn serve_executor_health(bind: SocketAddr, health: ballista_executor::health::ExecutorHealth) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::Cluster(format!("executor: cannot serve health on {bind}: {e}")))?;
+    let ready = |State(health): State<ballista_executor::health::ExecutorHealth>| async move {
+        match health.is_ready() {
+            true => (StatusCode::OK, "ready: heartbeats reach the scheduler\n"),
+            false => (StatusCode::SERVICE_UNAVAILABLE, "not ready: no heartbeat reached the scheduler yet, or the last failed\n"),
+        }
+    };
+    let app = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route("/readyz", get(ready)).with_state(health);
+    log::info!("executor health on http://{bind}/healthz and /readyz");
+    axum::serve(listener, app).await.map_err(|e| Error::Cluster(format!("executor health on {bind} stopped: {e}")))
+}
+
 /// 200 once an executor is registered, 503 before (Kubernetes readiness; clients wait on it).
 async fn readyz(State(scheduler): State<Scheduler>) -> Response {
     if scheduler.is_ready() {
