@@ -282,11 +282,12 @@ fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<String>> {
 /// whose cluster job is interrupted is written again from its first file.
 async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -> Result<()> {
     let progress = rc.progress.clone();
-    let step = progress.step(&format!("write {table}"));
+    let step = progress.counted_step(&format!("write {table}"), buckets.len() as u64, "buckets");
     let staging = rc.outputs.table_dir(table)?;
     let (retries, mut rows) = (rc.job_retries(), 0u64);
     for bucket in buckets {
         rows += rerun_interrupted!(retries, format!("write {table} bucket {bucket}"), write_bucket(rc, &staging, bucket).await)?;
+        step.advance(1);
     }
     rc.outputs.add_rows(table, rows);
     step.done(Some(rows));

@@ -63,14 +63,14 @@ impl Job for AmoDump {
         let pages = http.get(&search).await?["page_count"]
             .as_u64()
             .ok_or_else(|| Error::input(format!("{search}: no page_count in the response")))?;
-        let step = rc.progress.step(&format!("fetch {pages} search pages"));
+        let step = rc.progress.counted_step("fetch search pages", pages, "pages");
         let mut fetched: Vec<(u64, Value)> = futures::stream::iter(1..=pages)
             .map(|p| {
                 let (http, url) = (&http, format!("{search}&page={p}"));
                 async move { Ok::<_, Error>((p, http.get(&url).await?)) }
             })
             .buffer_unordered(workers)
-            .inspect_ok(counter(rc, "search pages", pages))
+            .inspect_ok(|_| step.advance(1))
             .try_collect()
             .await?;
         fetched.sort_by_key(|(p, _)| *p);
@@ -84,7 +84,7 @@ impl Job for AmoDump {
         }
         step.done_counting(records.len() as u64, "add-ons");
 
-        let step = rc.progress.step(&format!("fetch versions of {} add-ons", records.len()));
+        let step = rc.progress.counted_step("fetch add-ons' versions", records.len() as u64, "add-ons");
         let created: Vec<(String, Option<String>)> = futures::stream::iter(records.keys().cloned())
             .map(|guid| {
                 let http = &http;
@@ -92,7 +92,7 @@ impl Job for AmoDump {
                 async move { Ok::<_, Error>((guid, first_created(http, &url).await?)) }
             })
             .buffer_unordered(workers)
-            .inspect_ok(counter(rc, "add-ons' versions", records.len() as u64))
+            .inspect_ok(|_| step.advance(1))
             .try_collect()
             .await?;
         let mut undated = 0;
@@ -112,18 +112,6 @@ impl Job for AmoDump {
         }
         step.done_counting(records.len() as u64, "add-ons");
         super::stage_dated_json(rc, &prefix, "extended_addons_database", &Value::Object(records)).await
-    }
-}
-
-/// A progress line every tenth of `total` items: "<what> 40/80".
-fn counter<'a, T>(rc: &'a RunContext, what: &'a str, total: u64) -> impl FnMut(&T) + 'a {
-    let mut done = 0u64;
-    let every = (total / 10).max(1);
-    move |_| {
-        done += 1;
-        if done.is_multiple_of(every) || done == total {
-            rc.progress.note(&format!("{what} {done}/{total}"));
-        }
     }
 }
 

@@ -127,17 +127,15 @@ fn items(batch: &RecordBatch) -> Result<Vec<Value>> {
 }
 
 async fn export(rc: &RunContext, client: &DynamoDb, df: datafusion::dataframe::DataFrame, total: u64, workers: usize) -> Result<()> {
-    let step = rc.progress.step(&format!("write {total} items to DynamoDB"));
+    let step = rc.progress.counted_step("write items to DynamoDB", total, "items");
     let mut batches = fletch_engine::remote::stream(df).await?;
-    let (mut done, every) = (0u64, (total / 10).max(1));
+    let mut done = 0u64;
     while let Some(batch) = batches.try_next().await? {
         let items = items(&batch)?;
         let n = items.len() as u64;
         let chunks: Vec<Vec<Value>> = items.chunks(BATCH_SIZE).map(<[Value]>::to_vec).collect();
         futures::stream::iter(chunks).map(|c| client.put_batch(c)).buffer_unordered(workers).try_collect::<Vec<()>>().await?;
-        if (done + n) / every > done / every {
-            rc.progress.note(&format!("DynamoDB items {}/{total}", done + n));
-        }
+        step.advance(n);
         done += n;
     }
     step.done_counting(done, "items");
