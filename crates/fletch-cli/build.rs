@@ -5,8 +5,13 @@ use std::process::Command;
 
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let git = |args: &[&str]| Command::new("git").args(args).current_dir(root).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    let revision = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    let revision = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(|| "unknown".to_string(), |o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let lock = std::fs::read_to_string(format!("{root}/Cargo.lock")).expect("Cargo.lock");
     let version = |name: &str| {
         let entry = format!("name = \"{name}\"\nversion = \"");
@@ -15,7 +20,10 @@ fn main() {
     println!("cargo:rustc-env=FLETCH_GIT_REVISION={revision}");
     println!("cargo:rustc-env=FLETCH_ENGINE_VERSIONS=DataFusion {}, Ballista {}, Arrow {}", version("datafusion"), version("ballista"), version("arrow"));
     println!("cargo:rerun-if-changed={root}/Cargo.lock");
-    for git_file in ["HEAD", "refs/heads", "packed-refs"] {
-        println!("cargo:rerun-if-changed={root}/.git/{git_file}");
+    // A path that does not exist would rerun this script on every build.
+    for git_file in ["HEAD", "refs/heads", "packed-refs"].map(|f| format!("{root}/.git/{f}")) {
+        if std::path::Path::new(&git_file).exists() {
+            println!("cargo:rerun-if-changed={git_file}");
+        }
     }
 }

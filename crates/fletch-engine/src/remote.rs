@@ -28,6 +28,8 @@ use crate::recovery::Recovery;
 pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a watched job's state is asked for.
 const POLL: Duration = Duration::from_secs(1);
+/// How often a finished job the scheduler does not know yet is asked about again.
+const RECOVERY_LOOKUPS: usize = 20;
 /// A scheduler that has not answered this long is lost.
 const SCHEDULER_SILENCE: Duration = Duration::from_secs(20);
 
@@ -136,7 +138,17 @@ impl Cluster {
     /// Fails as [`Error::Interrupted`] when the finished job `job`
     /// recovered from a lost executor ([`crate::recovery`]).
     async fn check_recovery(&self, job: &str) -> Result<()> {
-        match self.recovery(job).await? {
+        // Ballista drops a finished job from its running jobs a moment
+        // before its saved state answers: an unknown job is asked about again.
+        let mut known = self.recovery(job).await?;
+        for _ in 0..RECOVERY_LOOKUPS {
+            if known.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            known = self.recovery(job).await?;
+        }
+        match known {
             Some(recovery) if !recovery.is_empty() => {
                 Err(Error::Interrupted(format!("job {job} recovered from a lost executor ({}); fletch does not trust a recovered result", recovery.describe())))
             }
