@@ -115,10 +115,10 @@ fn print_config(job: &dyn Job, matches: &ArgMatches) -> String {
     let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut lines = vec![format!("job {}", job.spec().name)];
     for spec in specs {
-        let values: Vec<&String> = matches.get_many::<String>(spec.name).map(Iterator::collect).unwrap_or_default();
+        let given = || matches.get_many::<String>(spec.name).into_iter().flatten().map(String::as_str).collect::<Vec<_>>().join(",");
         let (value, source) = match matches.value_source(spec.name) {
-            Some(ValueSource::EnvVariable) => (values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","), format!("environment {}", env_var(spec.name))),
-            Some(_) => (values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","), "flag".to_string()),
+            Some(ValueSource::EnvVariable) => (given(), format!("environment {}", env_var(spec.name))),
+            Some(_) => (given(), "flag".to_string()),
             None => match spec.default {
                 Some(d) => (d.to_string(), "default".to_string()),
                 None if spec.required => ("(missing)".to_string(), "required".to_string()),

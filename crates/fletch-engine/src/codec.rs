@@ -1,6 +1,7 @@
 //! The logical-plan codec of fletch's clients and scheduler: Ballista's,
 //! plus the table providers of fletch's table functions and of input tables
-//! read without some files, which DataFusion cannot serialise by itself. Unknown nodes go to Ballista's codec.
+//! read without some files, which DataFusion cannot serialise by itself.
+//! Unknown nodes go to Ballista's codec.
 
 use std::sync::Arc;
 

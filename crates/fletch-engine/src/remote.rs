@@ -138,8 +138,9 @@ impl Cluster {
     /// Fails as [`Error::Interrupted`] when the finished job `job`
     /// recovered from a lost executor ([`crate::recovery`]).
     async fn check_recovery(&self, job: &str) -> Result<()> {
-        // Ballista drops a finished job from its running jobs a moment
-        // before its saved state answers: an unknown job is asked about again.
+        // The scheduler answered 404 for a job that had just finished (a
+        // fresh-clone CI run; the cause in Ballista is not pinned down):
+        // an unknown job is asked about again before giving up.
         let mut known = self.recovery(job).await?;
         for _ in 0..RECOVERY_LOOKUPS {
             if known.is_some() {

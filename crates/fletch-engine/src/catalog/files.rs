@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::config::TableOptions;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::prelude::SessionContext;
@@ -81,8 +79,7 @@ pub(super) async fn unreadable(ctx: &SessionContext, location: &Location, files:
 /// The file schema of the Parquet files `files` of the table at `location`.
 pub(super) async fn infer_schema(ctx: &SessionContext, location: &Location, files: &[ObjectMeta]) -> Result<SchemaRef> {
     let state = ctx.state();
-    let parquet = ParquetFormat::default().with_options(TableOptions::default_from_session_config(state.config_options()).parquet);
-    let schema = parquet.infer_schema(&state, &location.store()?, files).await;
+    let schema = super::skipping::parquet_format(state.config_options()).infer_schema(&state, &location.store()?, files).await;
     schema.map_err(|e| Error::input(format!("input table at {location}: {}", e.find_root())))
 }
 

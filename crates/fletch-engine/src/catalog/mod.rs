@@ -31,13 +31,6 @@ pub struct InputTable {
     pub skipped: BTreeSet<String>,
 }
 
-impl InputTable {
-    /// The columns its files hold (its schema without the partition columns).
-    fn file_fields(&self) -> impl Iterator<Item = &Arc<Field>> {
-        self.schema.fields().iter().filter(|f| !self.partition_cols.contains(f.name()))
-    }
-}
-
 /// What to do with a table's files that are not readable Parquet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Unreadable {
@@ -158,7 +151,7 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name:
         return Err(Error::input(format!("input table `{shown}` has no column `{column}`")));
     }
     let mut fields = Vec::new();
-    for field in table.file_fields() {
+    for field in skipping::file_schema(schema, &table.partition_cols).fields() {
         match narrowed.iter().find(|(column, _)| column == field.name()) {
             Some((column, keep)) => fields.push(Arc::new(narrow_list_field(field, keep).map_err(|e| {
                 Error::input(format!("input table `{shown}`: column `{column}` {e}"))
@@ -174,7 +167,7 @@ pub async fn narrow_struct_lists(ctx: &SessionContext, table: &InputTable, name:
 
 /// Registers input table `table` again as `name`, a second view of the same files.
 pub async fn register_table_as(ctx: &SessionContext, table: &InputTable, name: &str) -> Result<()> {
-    let file_schema = Schema::new_with_metadata(table.file_fields().cloned().collect::<Vec<_>>(), table.schema.metadata().clone());
+    let file_schema = skipping::file_schema(&table.schema, &table.partition_cols);
     register_with_schema(ctx, name, &table.location, &table.partition_cols, Some(&file_schema), &table.skipped).await
 }
 

@@ -47,8 +47,7 @@ impl SkippingTable {
     /// The table at `encoded.url` whose files hold `file_schema`, read as
     /// the session options `config` say.
     pub fn new(encoded: Encoded, file_schema: SchemaRef, config: &ConfigOptions) -> Result<Self> {
-        let parquet = ParquetFormat::default().with_options(TableOptions::default_from_session_config(config).parquet);
-        let options = ListingOptions::new(Arc::new(parquet))
+        let options = ListingOptions::new(Arc::new(parquet_format(config)))
             .with_file_extension(".parquet")
             .with_table_partition_cols(encoded.partition_cols.iter().map(|c| (c.clone(), DataType::Utf8)).collect());
         let url = ListingTableUrl::parse(&encoded.url)?;
@@ -59,14 +58,24 @@ impl SkippingTable {
     /// [`SkippingTable::new`] from the table's whole `schema` (its file
     /// columns, then its partition columns), as a plan carries it.
     pub fn decode(encoded: Encoded, schema: &Schema, config: &ConfigOptions) -> Result<Self> {
-        let fields = schema.fields().iter().filter(|f| !encoded.partition_cols.contains(f.name())).cloned();
-        let file_schema = Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone());
+        let file_schema = file_schema(schema, &encoded.partition_cols);
         Self::new(encoded, Arc::new(file_schema), config)
     }
 
     pub fn encoded(&self) -> &Encoded {
         &self.encoded
     }
+}
+
+/// Parquet read as the session options `config` say, as `register_parquet` does.
+pub(super) fn parquet_format(config: &ConfigOptions) -> ParquetFormat {
+    ParquetFormat::default().with_options(TableOptions::default_from_session_config(config).parquet)
+}
+
+/// A table's `schema` without its partition columns: what its files hold.
+pub(super) fn file_schema(schema: &Schema, partition_cols: &[String]) -> Schema {
+    let fields = schema.fields().iter().filter(|f| !partition_cols.contains(f.name())).cloned();
+    Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone())
 }
 
 #[async_trait]

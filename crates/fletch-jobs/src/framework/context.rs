@@ -63,11 +63,10 @@ impl RunOptions {
             seed,
             mode,
             quiet,
-            skip_unreadable: match flag("skip-unreadable-files").as_deref() {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(v) => return Err(Error::usage(format!("--skip-unreadable-files: expected true or false, got `{v}`"))),
-            },
+            skip_unreadable: flag("skip-unreadable-files")
+                .map(|v| v.parse().map_err(|_| Error::usage(format!("--skip-unreadable-files: expected true or false, got `{v}`"))))
+                .transpose()?
+                .unwrap_or(false),
         })
     }
 }
