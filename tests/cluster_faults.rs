@@ -91,7 +91,7 @@ fn stalled_and_abandoned_jobs_are_cancelled_on_the_scheduler() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(Command::new("kill").args(["-TERM", &client.id().to_string()]).status().unwrap().success());
     let r = client.wait_with_output().unwrap();
-    assert_fails(&r, 143, "stopped by a signal; running cluster jobs cancelled, staged outputs removed", "SIGTERM");
+    assert_fails(&r, 143, "stopped by SIGTERM; running cluster jobs cancelled, staged outputs removed", "SIGTERM");
     assert!(stderr(&r).contains("cancelled job "), "{}", stderr(&r));
     assert_eq!(cancelled(), 3, "the abandoned job was cancelled");
     assert!(!out.join(".fletch-staging").exists(), "staging and lease removed");

@@ -204,3 +204,20 @@ fn executor_health_follows_its_scheduler() {
     eventually("not ready once the scheduler is gone", || http_status(&health, "/readyz") == 503);
     assert_eq!(http_status(&health, "/healthz"), 200, "alive all the same: a restart would not help");
 }
+
+/// SIGTERM and SIGINT stop the cluster's processes cleanly: an executor says
+/// goodbye to its scheduler (which then schedules on the others) and each
+/// exits with the shell's code for the signal.
+#[test]
+fn scheduler_and_executors_stop_cleanly_on_signals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cluster = crate::support::Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    assert_eq!(cluster.procs.stop_one("executor1", "TERM"), Some(143), "executor on SIGTERM");
+    assert!(cluster.scheduler_log().contains("Received executor stopped request from Executor"), "the executor deregistered:\n{}", cluster.scheduler_log());
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let rows = crate::support::sql_csv(Some(&cluster.scheduler), &data, "SELECT count(*) AS n FROM (VALUES (1), (2), (3)) AS t(x)", &[]);
+    assert_eq!(rows.trim(), "n\n3", "the remaining executor runs the work");
+    assert_eq!(cluster.procs.stop_one("executor0", "INT"), Some(130), "executor on SIGINT");
+    assert_eq!(cluster.procs.stop_one("scheduler", "TERM"), Some(143), "scheduler on SIGTERM");
+}

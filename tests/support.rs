@@ -136,6 +136,24 @@ impl Processes {
         assert!(Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap().success());
     }
 
+    /// Sends `signal` to the process called `name` and waits up to 20 s for
+    /// it to exit: its exit code, or None if it had to be killed.
+    pub fn stop_one(&mut self, name: &str, signal: &str) -> Option<i32> {
+        self.signal(name, signal);
+        let at = self.children.iter().position(|(n, _)| n == name).expect("signalled above");
+        let (_, mut child) = self.children.remove(at);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
     /// Stops every process, the last started first (executors before their
     /// scheduler, so they can say goodbye to it); returns those that did not
     /// exit by themselves within 20 s of SIGTERM.

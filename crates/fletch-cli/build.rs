@@ -4,10 +4,12 @@
 use std::process::Command;
 
 fn main() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    // Read when the script runs: a clone elsewhere sharing the target folder
+    // reuses this script's binary, and a path compiled in would be theirs.
+    let root = format!("{}/../..", std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let revision = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
-        .current_dir(root)
+        .current_dir(&root)
         .output()
         .ok()
         .filter(|o| o.status.success())

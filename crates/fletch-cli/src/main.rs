@@ -14,6 +14,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 use fletch_engine::auth::Token;
 use fletch_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
+use fletch_engine::signals::stop_signal;
 use fletch_engine::{Error, Location, Result};
 
 use args::{Cli, Cmd, GenArgs, Summary};
@@ -53,6 +54,8 @@ fn main() {
             result = dispatch(cli) => match result {
                 Ok(()) => 0,
                 // A reader that closed our stdout wanted no more: no message, exit 0.
+                // A stopped scheduler or executor has logged why.
+                Err(e @ Error::Stopped(_)) => e.exit_code(),
                 Err(e) => {
                     if e.exit_code() != 0 {
                         eprintln!("error: {e}");
@@ -60,25 +63,17 @@ fn main() {
                     e.exit_code()
                 }
             },
-            // The commands that handle signals themselves are not `stoppable`.
-            code = stopped(), if stoppable => {
+            // The commands that handle signals themselves are not `stoppable`
+            // (and a disabled branch's future is made but never polled).
+            stop = async { stop_signal().await }, if stoppable => {
                 // The command's future is dropped: what it staged is removed.
                 fletch_engine::remote::cancel_running_jobs().await;
-                eprintln!("stopped by a signal; running cluster jobs cancelled, staged outputs removed");
-                code
+                eprintln!("stopped by {}; running cluster jobs cancelled, staged outputs removed", stop.name());
+                stop.exit_code()
             }
         }
     });
     std::process::exit(code);
-}
-
-/// Waits for SIGINT (exit code 130) or SIGTERM (143).
-async fn stopped() -> i32 {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => 130,
-        _ = term.recv() => 143,
-    }
 }
 
 /// Confines what SQL of this process may read and write on local disks to

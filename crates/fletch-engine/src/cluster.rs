@@ -17,6 +17,7 @@ use crate::auth::Token;
 use crate::error::{Error, Result};
 use crate::recovery::Recoveries;
 use crate::{codec, remote, server};
+use crate::signals::stop_signal;
 use crate::session::{cluster_config, executor_registry, runtime_env, session_state};
 
 /// Both sides must agree. Pull-staged, not Ballista 55's default push-staged:
@@ -47,7 +48,7 @@ pub struct SchedulerOptions {
     pub token: Option<Token>,
 }
 
-/// Runs a scheduler until Ctrl-C or SIGTERM.
+/// Runs a scheduler until SIGINT or SIGTERM ([`Error::Stopped`]).
 pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
     let config = SchedulerConfig {
         bind_host: opts.bind.ip().to_string(),
@@ -71,11 +72,12 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         .await
         .map_err(|e| Error::Cluster(format!("scheduler on {bind}: {e}")))?;
     let recoveries = Recoveries::follow(&scheduler, jobs).await?;
+    let stop = stop_signal();
     tokio::select! {
         r = server::serve(scheduler, recoveries, bind, opts.flight_sql, opts.token) => r,
-        _ = shutdown_signal() => {
-            log::info!("scheduler shutting down");
-            Ok(())
+        stop = stop => {
+            log::info!("scheduler stopped by {}", stop.name());
+            Err(Error::Stopped(stop))
         }
     }
 }
@@ -97,7 +99,9 @@ pub struct ExecutorOptions {
     pub health_bind: Option<SocketAddr>,
 }
 
-/// Runs an executor until Ctrl-C, SIGTERM or the scheduler stops it.
+/// Runs an executor until SIGINT or SIGTERM ([`Error::Stopped`]) or the
+/// scheduler stops it. On a signal, Ballista's executor tells the scheduler
+/// it is leaving, lets its running tasks finish, and then returns.
 pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
     let (host, port) = opts
         .scheduler
@@ -146,8 +150,19 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         opts.scheduler
     );
     reach_scheduler(&opts.scheduler, opts.scheduler_wait).await?;
+    // Ballista's executor hears the signal too, and deregisters before it returns.
+    let stop = tokio::spawn(stop_signal());
     let executor = start_executor_process(Arc::new(config));
-    let executor = async { executor.await.map_err(|e| Error::Cluster(format!("executor on {}: {e}", opts.bind))) };
+    let executor = async {
+        executor.await.map_err(|e| Error::Cluster(format!("executor on {}: {e}", opts.bind)))?;
+        match tokio::time::timeout(Duration::from_secs(1), stop).await {
+            Ok(Ok(stop)) => {
+                log::info!("executor stopped by {}", stop.name());
+                Err(Error::Stopped(stop))
+            }
+            _ => Ok(()),
+        }
+    };
     match opts.health_bind {
         Some(bind) => tokio::select! {
             done = executor => done,
@@ -173,18 +188,4 @@ async fn reach_scheduler(addr: &str, wait: Duration) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

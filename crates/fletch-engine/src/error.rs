@@ -28,12 +28,16 @@ pub enum Error {
     Stdout(std::io::Error),
     /// Reading or writing an object store or local file: exit 1.
     Io(String),
+    /// A scheduler or executor stopped by SIGINT (exit 130) or SIGTERM (143)
+    /// once it had shut down cleanly.
+    Stopped(crate::signals::Stop),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Stopped(stop) => stop.exit_code(),
             Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
             _ => 1,
         }
@@ -58,6 +62,7 @@ impl fmt::Display for Error {
             Error::Engine(e) => write!(f, "{}", root_message(e)),
             Error::Sql { source, error } => write!(f, "{source}: {}", root_message(error)),
             Error::Stdout(e) => write!(f, "cannot write to stdout: {e}"),
+            Error::Stopped(stop) => write!(f, "stopped by {}", stop.name()),
         }
     }
 }

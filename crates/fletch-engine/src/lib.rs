@@ -22,6 +22,7 @@ pub mod remote;
 pub mod script;
 pub mod server;
 pub mod session;
+pub mod signals;
 pub mod stores;
 
 pub use error::{Error, Result};
