@@ -109,7 +109,9 @@ fn generated_day_on_cluster_matches_embedded_and_reaches_dynamodb() {
     ok(fletch(&["gen", "main-summary", "-q", "--output-root", d, "--scale", "0.004"]));
     let moto = Moto::start(&tmp.path().join("moto"));
     let script = consumer("dynamodb_profiles.py");
-    let dynamo = |args: &[&str]| python(&[&[script.as_str()], args].concat(), &moto.env());
+    // The table lives in the region of the profile the export runs with.
+    let dynamo_env = [moto.env(), vec![("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "eu-west-1")]].concat();
+    let dynamo = |args: &[&str]| python(&[&[script.as_str()], args].concat(), &dynamo_env);
     dynamo(&["create", "taar_addon_data"]);
     let proxy_log = tmp.path().join("proxy.log");
     let (proxy, _proxy) = faulty_dynamodb(&moto.endpoint, &proxy_log);
@@ -129,7 +131,18 @@ fn generated_day_on_cluster_matches_embedded_and_reaches_dynamodb() {
     let dynamo_flags = ["--dynamodb-endpoint", proxy.as_str(), "--dynamodb-table", "taar_addon_data", "--dynamodb-workers", "3"];
     let mut args = vec!["-q", "--scheduler", cluster.scheduler.as_str()];
     args.extend(dynamo_flags);
-    let done = run(d, distributed.to_str().unwrap(), &args, &env);
+    // This run's credentials and region come from a named profile of the
+    // shared files alone (no keys in the environment, no metadata service).
+    let (credentials, config) = (tmp.path().join("aws-credentials"), tmp.path().join("aws-config"));
+    std::fs::write(&credentials, "[default]\naws_access_key_id = WRONGKEY\naws_secret_access_key = x\n\n[etl]\naws_access_key_id = PROFILEKEY\naws_secret_access_key = profile-secret\n").unwrap();
+    std::fs::write(&config, "[profile etl]\nregion = eu-west-1\n").unwrap();
+    let profile_env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+        ("AWS_PROFILE", "etl"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let done = run(d, distributed.to_str().unwrap(), &args, &profile_env);
     ok(done.clone());
     assert_eq!(stderr(&done).matches("rows skipped: tied for the latest start").count(), 1, "{}", stderr(&done));
 
@@ -139,6 +152,7 @@ fn generated_day_on_cluster_matches_embedded_and_reaches_dynamodb() {
 
     // Every profile reached DynamoDB exactly once, unchanged, despite the faults.
     let faults = std::fs::read_to_string(&proxy_log).unwrap();
+    assert!(faults.contains("signed by PROFILEKEY for eu-west-1") && !faults.contains("WRONGKEY"), "{faults}");
     assert!(faults.contains("500 InternalServerError") && faults.contains("ProvisionedThroughputExceeded"), "{faults}");
     assert!(faults.matches("items unprocessed").count() > 10, "{faults}");
     let stored: BTreeMap<String, String> = serde_json::from_str(&dynamo(&["dump", "taar_addon_data"])).unwrap();

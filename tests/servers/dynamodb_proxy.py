@@ -8,7 +8,8 @@ Every request is forwarded to UPSTREAM_URL, except BatchWriteItem:
   3-30    write only the first half of the items (all of a single item) and
           return the rest as UnprocessedItems, as DynamoDB does under load
   later   pass through, so that the test's backoffs stay short.
-Each injected fault is logged as one line on stderr.
+Each injected fault is logged as one line on stderr, and so is each new
+signer: the access key id and region of a request's SigV4 credential scope.
 """
 
 import json
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = sys.argv[1].rstrip("/") + "/"
 calls = 0
+signers = set()
 lock = threading.Lock()
 
 
@@ -51,6 +53,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         global calls
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        # Credential=KEY/DATE/REGION/dynamodb/aws4_request
+        scope = self.headers.get("Authorization", "").partition("Credential=")[2].split(",")[0].split("/")
+        signer = f"signed by {scope[0]} for {scope[2]}" if len(scope) == 5 else "unsigned"
+        with lock:
+            new, _ = signer not in signers, signers.add(signer)
+        if new:
+            log(signer)
         if not self.headers.get("X-Amz-Target", "").endswith(".BatchWriteItem"):
             self.reply(*self.forward(body))
             return

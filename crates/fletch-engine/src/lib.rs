@@ -4,6 +4,7 @@
 //! output and the output transaction.
 
 pub mod auth;
+pub mod aws;
 pub mod batches;
 pub mod catalog;
 pub mod cluster;

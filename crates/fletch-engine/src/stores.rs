@@ -3,9 +3,8 @@
 //!
 //! - `file://` (and plain paths): the local file system, confined to the
 //!   roots this process may use once [`confine_local_files`] is called.
-//! - `s3://bucket/...`: Amazon S3 or any S3-compatible server, configured by the
-//!   standard `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
-//!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...). An
+//! - `s3://bucket/...`: Amazon S3 or any S3-compatible server, with AWS's
+//!   credential chain and region ([`crate::aws`]) and `AWS_ENDPOINT_URL`. An
 //!   `http://` endpoint turns on plain HTTP, for local test servers.
 //! - `memory://name/...`: an in-memory store shared by the whole process
 //!   (embedded runs and tests; a cluster's processes do not share it).
@@ -17,7 +16,6 @@ use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use url::Url;
@@ -70,12 +68,9 @@ fn open_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
             let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
                 DataFusionError::Configuration(format!("s3 URL without a bucket: {url}"))
             })?;
-            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-                builder = builder
-                    .with_allow_http(endpoint.starts_with("http://"))
-                    .with_endpoint(endpoint);
-            }
+            let builder = crate::aws::s3_builder()
+                .map_err(|e| DataFusionError::Configuration(format!("cannot configure S3 for {url}: {e}")))?
+                .with_bucket_name(bucket);
             let s3 = builder.build().map_err(|e| {
                 DataFusionError::Configuration(format!("cannot configure S3 for {url}: {e}"))
             })?;

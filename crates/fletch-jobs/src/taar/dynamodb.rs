@@ -11,6 +11,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use fletch_engine::{Error, Result};
+use object_store::aws::AwsCredentialProvider;
 use serde_json::{Value, json};
 
 use crate::http::{Failure, with_retries};
@@ -23,24 +24,19 @@ pub struct DynamoDb {
     endpoint: String,
     region: String,
     table: String,
-    identity: Identity,
+    credentials: AwsCredentialProvider,
     retries: u32,
 }
 
 impl DynamoDb {
-    /// A client for `table` at `endpoint`, with credentials from the
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional
-    /// `AWS_SESSION_TOKEN` environment variables.
-    pub fn from_env(endpoint: &str, region: &str, table: &str, retries: u32) -> Result<Self> {
+    /// A client for `table` at `endpoint`, with the credentials S3 stores
+    /// use ([`fletch_engine::aws`]: environment, profile, web identity,
+    /// container or instance metadata).
+    pub fn new(endpoint: &str, region: &str, table: &str, retries: u32) -> Result<Self> {
         if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
             return Err(Error::usage(format!("--dynamodb-endpoint: expected an http(s) URL, got `{endpoint}`")));
         }
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
-            return Err(Error::usage(
-                "--dynamodb-endpoint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)",
-            ));
-        };
+        let credentials = fletch_engine::aws::credentials().map_err(|e| Error::usage(format!("--dynamodb-endpoint: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -50,7 +46,7 @@ impl DynamoDb {
             endpoint: endpoint.trim_end_matches('/').to_string() + "/",
             region: region.to_string(),
             table: table.to_string(),
-            identity: Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment").into(),
+            credentials,
             retries,
         })
     }
@@ -102,8 +98,11 @@ impl DynamoDb {
         let body = serde_json::to_vec(body).expect("JSON values serialise");
         let target = format!("DynamoDB_20120810.{operation}");
         let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
+        // Cached by the provider, and renewed before temporary credentials expire.
+        let credential = self.credentials.get_credential().await.map_err(|e| Failure::permanent(format!("AWS credentials for DynamoDB: {e}")))?;
+        let identity: Identity = Credentials::new(&credential.key_id, &credential.secret_key, credential.token.clone(), None, "fletch").into();
         let params = v4::SigningParams::builder()
-            .identity(&self.identity)
+            .identity(&identity)
             .region(&self.region)
             .name("dynamodb")
             .time(SystemTime::now())

@@ -35,7 +35,7 @@ const SPEC: JobSpec = JobSpec {
         ParamSpec::new("ttl-days", ParamType::Int, "items expire this many days after the end of --date").default("60"),
         ParamSpec::new("dynamodb-endpoint", ParamType::String, "DynamoDB API URL (e.g. https://dynamodb.us-west-2.amazonaws.com); also write the profiles there"),
         ParamSpec::new("dynamodb-table", ParamType::String, "DynamoDB table (partition key client_id, a string)"),
-        ParamSpec::new("dynamodb-region", ParamType::String, "region the DynamoDB requests are signed for (default: $AWS_REGION, else us-west-2)"),
+        ParamSpec::new("dynamodb-region", ParamType::String, "region the DynamoDB requests are signed for (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else us-west-2)"),
         ParamSpec::new("dynamodb-workers", ParamType::Int, "BatchWriteItem calls in flight at once").default("4"),
         ParamSpec::new("retries", ParamType::Int, "re-sends of a throttled, failed or partly unprocessed batch, with backoff").default("8"),
     ],
@@ -59,8 +59,11 @@ impl Job for TaarProfiles {
         let ttl_days = args.int_in("ttl-days", 1..=3650)?;
         let dynamo = match (args.string("dynamodb-endpoint"), args.string("dynamodb-table")) {
             (Some(endpoint), Some(table)) => {
-                let region = args.string("dynamodb-region").or_else(|| std::env::var("AWS_REGION").ok()).unwrap_or_else(|| "us-west-2".into());
-                let client = DynamoDb::from_env(&endpoint, &region, &table, args.int_in("retries", 0..=20)? as u32)?;
+                let region = match args.string("dynamodb-region") {
+                    Some(region) => region,
+                    None => fletch_engine::aws::region()?.unwrap_or_else(|| "us-west-2".into()),
+                };
+                let client = DynamoDb::new(&endpoint, &region, &table, args.int_in("retries", 0..=20)? as u32)?;
                 let step = rc.progress.step(&format!("check DynamoDB table {table}"));
                 client.check_table().await?;
                 step.done(None);
