@@ -6,10 +6,13 @@ usage: validate.py FLETCH_BINARY     (tests/deploy.rs runs it with the test venv
 2. Validates each rendered resource against the Kubernetes 1.32 schemas,
    rejecting unknown fields (kubernetes-validate --strict).
 3. Checks what a schema cannot: every job of the binary has a CronJob; each
-   CronJob runs `fletch run` on the scheduler with Forbid, history limits and a
-   backoff limit; its shell command, expanded as the pod would with the
-   overlay's ConfigMap, is accepted by the binary's own flag parser; and the
-   schedules keep the daily order (AMO dump, whitelist, then its readers).
+   CronJob runs `fletch run` with Forbid, history limits and a backoff limit;
+   its shell command, expanded as the pod would with the overlay's
+   ConfigMap, is accepted by the binary's own flag parser, which (with
+   --print-config, in that environment) finds every required flag and the
+   scheduler and token; every FLETCH_* variable of a CronJob or Deployment is
+   one its command reads; and the schedules keep the daily order (AMO dump,
+   whitelist, then its readers).
 4. Checks every pod against the Pod Security Standards' "restricted" profile
    (the rules of kubernetes.io/docs/concepts/security/pod-security-standards,
    as of Kubernetes 1.32), that each runs under its own ServiceAccount with
@@ -100,12 +103,21 @@ def check_cronjob(fletch, cronjob, params):
     if container.get("command") != ["/bin/sh", "-c"] or len(container.get("args", [])) != 1:
         fail(f"CronJob {name}: expected command [/bin/sh, -c] and one args string")
     argv = expanded_argv(container["args"][0], {**params, "RUN_DATE": "20261121"})
-    if argv[:1] != ["run"] or "--scheduler" not in argv:
-        fail(f"CronJob {name}: runs `fletch {' '.join(argv)}`, expected `fletch run JOB --scheduler ...`")
-    # The binary's own parser: unknown flags exit 2; with every flag known, --help exits 0.
-    parsed = subprocess.run([fletch, *argv, "--help"], capture_output=True, text=True)
+    if argv[:1] != ["run"]:
+        fail(f"CronJob {name}: runs `fletch {' '.join(argv)}`, expected `fletch run JOB ...`")
+    # The binary's own parser, in the pod's environment (flags may come from
+    # FLETCH_* variables): unknown flags exit 2, and --print-config shows
+    # what the run would use, and from where.
+    pod_env = {"PATH": os.environ["PATH"], **params}
+    parsed = subprocess.run([fletch, *argv, "--print-config"], capture_output=True, text=True, env=pod_env)
     if parsed.returncode != 0:
         fail(f"CronJob {name}: fletch rejects `fletch {shlex.join(argv)}`: {parsed.stderr.strip()}")
+    config = {line.split()[0]: line for line in parsed.stdout.splitlines() if line.startswith("--")}
+    if "(missing)" in parsed.stdout:
+        fail(f"CronJob {name}: a required flag is neither given nor in the environment:\n{parsed.stdout}")
+    for flag in ["--scheduler", "--auth-token-file"]:
+        if "(unset)" in config.get(flag, "(unset)"):
+            fail(f"CronJob {name}: runs without {flag} (flag or FLETCH_ variable), so not on the cluster:\n{parsed.stdout}")
     return argv[1]
 
 
@@ -174,6 +186,17 @@ def minutes(schedule):
     return int(hour) * 60 + int(minute)
 
 
+def check_fletch_variables(fletch, name, argv, variables):
+    """Each FLETCH_* variable is one the command reads (its --help names it), not a typo it would ignore."""
+    known = set()
+    for command in [[], argv]:
+        usage = subprocess.run([fletch, *command, "--help"], capture_output=True, text=True, env={"PATH": os.environ["PATH"]}).stdout
+        known |= set(re.findall(r"env: (FLETCH_[A-Z_]+)", usage)) | set(re.findall(r"environment (FLETCH_[A-Z_]+)", usage))
+    unknown = sorted(v for v in variables if v.startswith("FLETCH_") and v not in known)
+    if unknown:
+        fail(f"{name}: `fletch {' '.join(argv)}` reads no {', '.join(unknown)}")
+
+
 def check_overlay(fletch, overlay):
     docs = render(overlay)
     validate_schema(overlay, docs)
@@ -181,6 +204,7 @@ def check_overlay(fletch, overlay):
     scheduled = {}
     for cronjob in (d for d in docs if d["kind"] == "CronJob"):
         job = check_cronjob(fletch, cronjob, config_map["data"])
+        check_fletch_variables(fletch, f"CronJob {cronjob['metadata']['name']}", ["run", job], config_map["data"])
         scheduled[job] = minutes(cronjob["spec"]["schedule"])
     missing = fletch_jobs(fletch) - UNSCHEDULED - set(scheduled)
     if missing:
@@ -192,6 +216,9 @@ def check_overlay(fletch, overlay):
     for doc in docs:
         if pod_spec(doc) is not None:
             check_restricted(doc, service_accounts)
+        if doc["kind"] == "Deployment":
+            (c,) = pod_spec(doc)["containers"]
+            check_fletch_variables(fletch, f"Deployment {doc['metadata']['name']}", c["args"][:1], [e["name"] for e in c.get("env", [])])
         for c in (pod_spec(doc) or {}).get("containers", []):
             if c["image"].endswith(":latest") or ":" not in c["image"].rsplit("/", 1)[-1]:
                 fail(f"{overlay}: {doc['kind']}/{doc['metadata']['name']} runs {c['image']}: pin a version tag")

@@ -36,11 +36,11 @@ pub enum Cmd {
         #[arg(long, env = "FLETCH_EXTERNAL_HOST")]
         external_host: Option<String>,
         /// Serve Arrow Flight SQL on the same port, for SQL notebooks.
-        #[arg(long)]
+        #[arg(long, env = "FLETCH_FLIGHT_SQL")]
         flight_sql: bool,
         /// Seconds without a heartbeat after which an executor counts as lost
         /// and its tasks run again on the others (executors beat every 5 s).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, env = "FLETCH_EXECUTOR_TIMEOUT", default_value_t = 30)]
         executor_timeout: u64,
         /// A file holding a token every client and executor must present;
         /// without it, anyone who reaches the port can run SQL.
@@ -70,10 +70,10 @@ pub enum Cmd {
         #[arg(long, env = "FLETCH_HEALTH_BIND")]
         health_bind: Option<SocketAddr>,
         /// Concurrent task slots (0: one per core).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, env = "FLETCH_CONCURRENT_TASKS", default_value_t = 0)]
         concurrent_tasks: usize,
         /// Seconds to keep trying to reach the scheduler at startup before exiting.
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, env = "FLETCH_SCHEDULER_WAIT", default_value_t = 120)]
         scheduler_wait: u64,
         /// A file holding the scheduler's token (its --auth-token-file).
         #[arg(long, env = "FLETCH_AUTH_TOKEN_FILE")]
