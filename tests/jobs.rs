@@ -49,6 +49,58 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
         }
     }
     assert!(rows.iter().all(|r| r[1].parse::<u32>().unwrap() <= 3 && curated.iter().any(|g| g == r[2])), "{report}");
+    dry_runs_plan_every_step_and_name_what_runs_write(tmp.path(), &out);
+}
+
+/// Each job of the quickstart again with `--dry-run`, into a fresh output
+/// root: nothing is written there, every SQL file of the jobs is planned, and
+/// the outputs a dry run names are the ones the quickstart's run wrote.
+fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quickstart: &str) {
+    let (data, dry) = (dir.join("data"), dir.join("dry"));
+    let (data, dry_root) = (data.to_str().unwrap(), dry.to_str().unwrap());
+    let report = dir.join("locale_top_addons.sql");
+    let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
+    let jobs: [(&str, Vec<&str>); 8] = [
+        ("sql-file", vec!["--sql", report.to_str().unwrap()]),
+        ("taar-amowhitelist", vec![]),
+        ("taar-locale", vec![]),
+        ("taar-similarity", vec![]),
+        ("taar-lite-guidguid", vec!["--whitelist", whitelist.to_str().unwrap()]),
+        ("taar-lite-guidranking", vec![]),
+        ("taar-profiles", vec![]),
+        ("lookalike-prepare", vec![]),
+    ];
+    let mut planned = std::collections::BTreeSet::new();
+    for (job, flags) in jobs {
+        let mut args = vec!["run", job, "--data-root", data, "--output-root", dry_root, "--date", "20261121", "--dry-run", "--format", "json", "-q"];
+        args.extend(flags);
+        let summary: serde_json::Value = serde_json::from_str(&ok(fletch(&args))).unwrap();
+        assert_eq!(summary["dry_run"], true);
+        let sources: Vec<&str> = summary["plans"].as_array().unwrap().iter().map(|p| p["source"].as_str().unwrap()).collect();
+        for plan in summary["plans"].as_array().unwrap() {
+            let text = plan["plan"].as_str().unwrap();
+            assert!(text.contains("logical_plan:") && text.contains("physical_plan:"), "{job}: {plan}");
+        }
+        if job == "taar-locale" {
+            assert_eq!(sources, ["sql/taar/window_rows.sql", "sql/taar-locale/client_addons.sql", "sql/taar-locale/locale_counts.sql"]);
+        }
+        planned.extend(sources.iter().map(|s| s.to_string()));
+        // The same outputs, under the other root, as the run's summary lists them.
+        let would: Vec<String> = summary["outputs"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap().replace("/dry/", "/output/")).collect();
+        let section = quickstart.split(&format!("\n{job}:\n")).nth(1).unwrap_or_else(|| panic!("{job} not in {quickstart}"));
+        let wrote: Vec<&str> = section.lines().take_while(|l| l.starts_with("  ")).map(|l| l.trim().split("  (").next().unwrap()).collect();
+        assert_eq!(would, wrote, "{job}");
+    }
+    assert!(!dry.exists(), "a dry run wrote {}", dry.display());
+    // Every step of every job was planned (taar-similarity's cluster
+    // assignments run only with --clusters-table; the quickstart's SQL is sql-file's).
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+    for folder in std::fs::read_dir(&repo).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("quickstart")) {
+        for file in std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()) {
+            let source = format!("sql/{}/{file}", folder.file_name().unwrap().to_str().unwrap());
+            assert!(planned.contains(&source) || source == "sql/taar-similarity/cluster_assignments.sql", "{source} was not planned: {planned:?}");
+        }
+    }
 }
 
 fn run_sql_file(data: &str, out: &str, sql: &str, extra: &[&str]) -> std::process::Output {

@@ -221,3 +221,43 @@ fn scheduler_and_executors_stop_cleanly_on_signals() {
     assert_eq!(cluster.procs.stop_one("executor0", "INT"), Some(130), "executor on SIGINT");
     assert_eq!(cluster.procs.stop_one("scheduler", "TERM"), Some(143), "scheduler on SIGTERM");
 }
+
+/// `--dry-run` checks inputs and plans, embedded and on a cluster (where the
+/// plan is the scheduler's, stages included), and writes nothing.
+#[test]
+fn dry_run_prints_plans_checks_inputs_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::support::sample(tmp.path());
+    let out = tmp.path().join("out");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let report = crate::support::fixture("daily_addons.sql");
+    let dry = |sql: &str, extra: &[&str]| {
+        let mut args = vec!["run", "sql-file", "-q", "--data-root", d, "--output-root", o, "--sql", sql, "--dry-run"];
+        args.extend(extra);
+        fletch(&args)
+    };
+
+    let text = ok(dry(&report, &[]));
+    assert!(text.contains("--data-root") && text.contains("[flag]"), "the configuration first:\n{text}");
+    assert!(text.contains(&format!("-- {report} (output daily_addons)\nlogical_plan:\n")), "{text}");
+    assert!(text.contains("TableScan: events") && text.contains("physical_plan:"), "{text}");
+    assert!(text.ends_with(&format!("a run would write:\n  file://{o}/daily_addons/\n")), "{text}");
+    assert!(!out.exists());
+
+    // A column or table the inputs lack fails as the run would, before anything runs.
+    let bad = tmp.path().join("bad.sql");
+    std::fs::write(&bad, "SELECT day, nope FROM events").unwrap();
+    let failed = dry(bad.to_str().unwrap(), &[]);
+    crate::support::assert_fails(&failed, 1, "nope", "missing column");
+    std::fs::write(&bad, "SELECT * FROM clients_daily").unwrap();
+    let failed = dry(bad.to_str().unwrap(), &[]);
+    crate::support::assert_fails(&failed, 1, "reads `clients_daily`", "missing table");
+    assert!(!out.exists());
+
+    let cluster = crate::support::Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    let json: Value = serde_json::from_str(&ok(dry(&report, &["--scheduler", &cluster.scheduler, "--format", "json"]))).unwrap();
+    let plan = json["plans"][0]["plan"].as_str().unwrap();
+    assert!(plan.contains("distributed_plan:") && plan.contains("ShuffleWriterExec"), "{plan}");
+    assert_eq!(json["outputs"][0]["url"], format!("file://{o}/daily_addons/"));
+    assert!(!out.exists());
+}

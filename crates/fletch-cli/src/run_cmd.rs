@@ -48,6 +48,7 @@ pub fn command(job: &dyn Job) -> Command {
         .args(COMMON_PARAMS.iter().map(|p| flag(p, true)))
         .args(spec.params.iter().map(|p| flag(p, false)))
         .arg(Arg::new("format").long("format").value_parser(["text", "json"]).default_value("text").help("the summary on stdout: text, or one JSON object (outputs, rows, bytes, seconds per step)"))
+        .arg(Arg::new("dry-run").long("dry-run").action(ArgAction::SetTrue).help("check the inputs and print the plan of every SQL step (EXPLAIN); runs only the input checks and writes nothing"))
         .arg(Arg::new("print-config").long("print-config").action(ArgAction::SetTrue).help("print every flag's value and where it came from (flag, environment, default), then exit"))
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress lines"))
 }
@@ -69,11 +70,12 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
         return say(&print_config(job, &matches));
     }
     let quiet = quiet || matches.get_flag("quiet");
-    let opts = RunOptions::from_flags(|n| matches.get_one::<String>(n).cloned(), quiet)
+    let mut opts = RunOptions::from_flags(|n| matches.get_one::<String>(n).cloned(), quiet)
         .map_err(|e| match e {
             Error::Usage(m) if m.starts_with("missing --") => Error::usage(format!("fletch run {name}: {m}")),
             other => other,
         })?;
+    opts.dry_run = matches.get_flag("dry-run");
     let mut raw = BTreeMap::new();
     for spec in job.spec().params {
         if let Some(values) = matches.get_many::<String>(spec.name) {
@@ -88,11 +90,13 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
         Mode::Embedded => "embedded".to_string(),
         Mode::Cluster(cluster) => format!("cluster {}", cluster.scheduler),
     };
-    progress.note(&format!("{name}: {} on {mode}", opts.date.format("%Y-%m-%d")));
+    let dry_run = opts.dry_run;
+    let dry = if dry_run { " (dry run)" } else { "" };
+    progress.note(&format!("{name}: {} on {mode}{dry}", opts.date.format("%Y-%m-%d")));
     let date = opts.date;
     let finished = framework::run(job, opts, &args).await?;
     if matches.get_one::<String>("format").is_some_and(|f| f == "json") {
-        let report = serde_json::json!({
+        let mut report = serde_json::json!({
             "job": name,
             "date": date.to_string(),
             "mode": mode,
@@ -100,13 +104,33 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
             "steps": finished.steps,
             "outputs": finished.outputs,
         });
+        if dry_run {
+            report["dry_run"] = true.into();
+            report["plans"] = serde_json::to_value(&finished.plans).expect("plans serialise");
+        }
         return say(&report.to_string());
+    }
+    if dry_run {
+        return say(&dry_run_report(job, &matches, &finished));
     }
     say(&format!("{name} finished in {}", fmt_duration(progress.elapsed())))?;
     for out in &finished.outputs {
         say(&format!("  {}", describe(out)))?;
     }
     Ok(())
+}
+
+/// A dry run's text summary: the configuration, each step's plan, and what a run would write.
+fn dry_run_report(job: &dyn Job, matches: &ArgMatches, finished: &framework::Finished) -> String {
+    let mut out = vec![print_config(job, matches), String::new()];
+    for plan in &finished.plans {
+        out.push(format!("-- {} ({})", plan.source, plan.becomes));
+        out.push(plan.plan.trim_end().to_string());
+        out.push(String::new());
+    }
+    out.push(format!("dry run of {}: {} SQL steps planned, nothing written; a run would write:", job.spec().name, finished.plans.len()));
+    out.extend(finished.outputs.iter().map(|o| format!("  {}", o.url)));
+    out.join("\n")
 }
 
 /// Each flag of `job` with the value a run would use and where it came from.

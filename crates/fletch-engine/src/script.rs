@@ -86,6 +86,16 @@ impl Script {
         ctx.execute_logical_plan(plan).await.map_err(fail)
     }
 
+    /// Plans every statement, and returns the last one: statements that
+    /// change the session (`CREATE VIEW`, `SET`) take effect, queries and
+    /// writes (`COPY`, `INSERT`) before the last do not run. For dry runs.
+    pub async fn plan_to_last(&self, ctx: &SessionContext, params: &Params) -> Result<DataFrame> {
+        for i in 0..self.len() - 1 {
+            self.statement(ctx, i, params).await?;
+        }
+        self.statement(ctx, self.len() - 1, params).await
+    }
+
     /// Runs every statement but the last, and returns the last one planned.
     pub async fn run_to_last(&self, ctx: &SessionContext, params: &Params) -> Result<DataFrame> {
         for i in 0..self.len() - 1 {

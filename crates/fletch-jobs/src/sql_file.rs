@@ -60,13 +60,20 @@ impl Job for SqlFile {
 
 /// Runs the script and stages its last statement's result as `table`; returns its rows.
 async fn write(rc: &mut RunContext, script: &Script, params: &Params, path: &str, table: &str, partition_by: &[String]) -> Result<u64> {
-    let df = script.run_to_last(&rc.ctx, params).await?;
+    let df = match rc.dry_run() {
+        true => script.plan_to_last(&rc.ctx, params).await?,
+        false => script.run_to_last(&rc.ctx, params).await?,
+    };
     let columns: BTreeSet<_> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
     if let Some(missing) = partition_by.iter().find(|c| !columns.contains(*c)) {
         return Err(Error::usage(format!(
             "--partition-by: {path} returns no column `{missing}` (columns: {})",
             columns.into_iter().collect::<Vec<_>>().join(", ")
         )));
+    }
+    if rc.dry_run() {
+        rc.plan_output(path, table, &df).await?;
+        return Ok(0);
     }
     let staged = rc.outputs.stage_table(table, df, partition_by).await.map_err(|e| in_sql(path, e))?;
     Ok(staged.rows)

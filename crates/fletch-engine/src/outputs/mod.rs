@@ -74,6 +74,8 @@ pub struct Outputs {
     /// A local root this run created: removed again if the run commits nothing.
     created_root: bool,
     done: bool,
+    /// A dry run ([`Outputs::dry`]) records what would be written, and writes nothing.
+    dry: bool,
 }
 
 impl Outputs {
@@ -92,7 +94,26 @@ impl Outputs {
         let lease = Arc::new(Mutex::new(Some(lease)));
         let lost = Arc::new(std::sync::Mutex::new(None));
         let renewer = tokio::spawn(renew_until_stopped(lease.clone(), lost.clone()));
-        Ok(Self { root: root.clone(), job: job.to_string(), run_id, run, lease, lost, renewer: Some(renewer), staged: Vec::new(), scratch: Vec::new(), created_root, done: false })
+        Ok(Self { root: root.clone(), job: job.to_string(), run_id, run, lease, lost, renewer: Some(renewer), staged: Vec::new(), scratch: Vec::new(), created_root, done: false, dry: false })
+    }
+
+    /// The outputs of a dry run: no lease, no staging, nothing written;
+    /// [`Outputs::commit`] lists what a run would have written.
+    pub fn dry(root: &Location, job: &str) -> Self {
+        let run_id = "dry-run".to_string();
+        let run = root.join(&format!("{STAGING_DIR}/{job}/{run_id}"));
+        let (lease, lost) = (Arc::new(Mutex::new(None)), Arc::new(std::sync::Mutex::new(None)));
+        Self { root: root.clone(), job: job.to_string(), run_id, run, lease, lost, renewer: None, staged: Vec::new(), scratch: Vec::new(), created_root: false, done: true, dry: true }
+    }
+
+    pub fn is_dry(&self) -> bool {
+        self.dry
+    }
+
+    /// Records the table `<root>/<table>/` as an output of a dry run.
+    pub fn plan_table(&mut self, table: &str) -> Result<()> {
+        debug_assert!(self.dry, "plan_table is for dry runs");
+        self.add(Kind::Table, table)
     }
 
     pub fn root(&self) -> &Location {
@@ -107,6 +128,7 @@ impl Outputs {
     /// Hive-partitioned by `partition_by`.
     /// A failed write stages nothing, so the same table can be staged again.
     pub async fn stage_table(&mut self, table: &str, df: DataFrame, partition_by: &[String]) -> Result<StagedTable> {
+        debug_assert!(!self.dry, "a dry run stages no table");
         let location = self.table_dir(table)?;
         match write_parquet(df, &location, partition_by).await {
             Ok(rows) => {
@@ -124,6 +146,7 @@ impl Outputs {
     /// A staged table whose files the caller writes (TFRecords, generated
     /// Parquet); count its rows with [`Outputs::add_rows`].
     pub fn table_dir(&mut self, table: &str) -> Result<Location> {
+        debug_assert!(!self.dry, "a dry run stages no table");
         self.add(Kind::Table, table)?;
         Ok(self.run.join(&format!("{}/{table}", Kind::Table.folder())))
     }
@@ -138,6 +161,9 @@ impl Outputs {
     /// order they are staged.
     pub async fn stage_file(&mut self, path: &str, body: Vec<u8>) -> Result<()> {
         self.add(Kind::File, path)?;
+        if self.dry {
+            return Ok(());
+        }
         let url = self.run.file_url(&format!("{}/{path}", Kind::File.folder()));
         self.run.store()?.put(&key_of(&url), PutPayload::from(body)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
         Ok(())
@@ -174,7 +200,23 @@ impl Outputs {
     }
 
     /// Puts every staged output in place, all or nothing, and ends the run.
+    /// A dry run lists what it would have written (no rows, files or bytes).
     pub async fn commit(mut self) -> Result<Vec<Written>> {
+        if self.dry {
+            return Ok(self
+                .staged
+                .iter()
+                .map(|s| Written {
+                    url: match s.kind {
+                        Kind::Table => self.root.join(&s.path).to_string(),
+                        Kind::File => self.root.file_url(&s.path).to_string(),
+                    },
+                    rows: None,
+                    files: 0,
+                    bytes: 0,
+                })
+                .collect());
+        }
         self.stop_renewing();
         if let Some(lost) = self.lost.lock().expect("lost flag").clone() {
             return Err(Error::Busy(lost));
@@ -225,6 +267,9 @@ impl Outputs {
 
     /// Removes everything staged and ends the run; the previous outputs stay.
     pub async fn discard(mut self) {
+        if self.dry {
+            return;
+        }
         self.stop_renewing();
         self.done = true;
         remove_tree(&self.run).await;

@@ -14,6 +14,8 @@ use fletch_engine::remote::Cluster;
 use fletch_engine::session::Mode;
 use fletch_engine::stores;
 use fletch_engine::{Error, Location, Result};
+
+use super::dry_run::StepPlan;
 use object_store::ObjectStoreExt;
 
 /// The flags every job shares, validated.
@@ -29,6 +31,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Input files that are not readable Parquet are left out (`--skip-unreadable-files`), not fatal.
     pub skip_unreadable: bool,
+    /// Plan the steps, run the input checks, write nothing (`--dry-run`).
+    pub dry_run: bool,
 }
 
 impl RunOptions {
@@ -67,6 +71,7 @@ impl RunOptions {
                 .map(|v| v.parse().map_err(|_| Error::usage(format!("--skip-unreadable-files: expected true or false, got `{v}`"))))
                 .transpose()?
                 .unwrap_or(false),
+            dry_run: false,
         })
     }
 }
@@ -81,12 +86,14 @@ pub struct RunContext {
     pub(super) output_folders: BTreeMap<&'static str, String>,
     /// The input tables registered so far.
     pub(super) inputs: Vec<InputTable>,
+    /// The plans of a dry run's steps.
+    pub(super) plans: Vec<StepPlan>,
 }
 
 impl RunContext {
     pub(super) fn new(ctx: SessionContext, opts: RunOptions, outputs: Outputs) -> Self {
         let progress = Progress::new(opts.quiet);
-        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), inputs: Vec::new() }
+        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), inputs: Vec::new(), plans: Vec::new() }
     }
 
     /// `YYYYMMDD`, as dated output copies and `submission_date_s3` spell it.

@@ -5,6 +5,7 @@
 
 mod args;
 mod context;
+mod dry_run;
 mod spec;
 mod steps;
 
@@ -16,6 +17,7 @@ use fletch_engine::Result;
 
 pub use args::JobArgs;
 pub use context::{RunContext, RunOptions};
+pub use dry_run::StepPlan;
 pub use spec::{COMMON_PARAMS, JobSpec, OutputFormat, OutputSpec, ParamSpec};
 pub use steps::{Becomes, Input, InputRoot, Ran, SqlStep, in_sql};
 pub(crate) use steps::rerun_interrupted;
@@ -33,29 +35,36 @@ pub trait Job: Sync {
     }
 }
 
-/// Runs `job` with one output transaction: what it staged is committed when
-/// it succeeds and discarded when it fails.
-/// What a successful run committed, and its steps.
+/// What a successful run committed (a dry run: would have), and its steps.
 pub struct Finished {
     pub outputs: Vec<Written>,
     pub steps: Vec<StepTiming>,
+    /// A dry run's plan of each SQL step.
+    pub plans: Vec<StepPlan>,
 }
 
+/// Runs `job` with one output transaction: what it staged is committed when
+/// it succeeds and discarded when it fails. A dry run takes no lease and
+/// writes nothing.
 pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Finished> {
     let ctx = session::connect(&opts.mode).await?;
-    let outputs = Outputs::begin(&opts.output_root, &job.lease_name(args)).await?;
+    let outputs = match opts.dry_run {
+        true => Outputs::dry(&opts.output_root, &job.lease_name(args)),
+        false => Outputs::begin(&opts.output_root, &job.lease_name(args)).await?,
+    };
     let mut rc = RunContext::new(ctx, opts, outputs);
     let result = match job.run(&mut rc, args).await {
         Err(e) if e.to_string().contains("non UTF-8") => Err(rc.locate_non_utf8(e).await),
         done => done,
     };
-    let RunContext { outputs, progress, .. } = rc;
+    let RunContext { outputs, progress, plans, .. } = rc;
     match result {
+        Ok(()) if outputs.is_dry() => Ok(Finished { outputs: outputs.commit().await?, steps: progress.finished(), plans }),
         Ok(()) => {
             let step = progress.step("commit outputs");
             let written = outputs.commit().await?;
             step.done_counting(written.len() as u64, "outputs");
-            Ok(Finished { outputs: written, steps: progress.finished() })
+            Ok(Finished { outputs: written, steps: progress.finished(), plans })
         }
         Err(e) => {
             outputs.discard().await;

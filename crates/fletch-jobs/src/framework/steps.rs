@@ -30,6 +30,9 @@ pub enum Becomes {
     Output(&'static [&'static str]),
     /// Handed back to the job as record batches: small results only.
     Collected,
+    /// A small result that checks the job's inputs (rows in the window, a
+    /// unique key): [`Becomes::Collected`] that runs in dry runs too.
+    Check,
 }
 
 /// One SQL step of a job; declare them with [`sql_steps!`](crate::sql_steps).
@@ -269,7 +272,13 @@ impl RunContext {
     }
 
     async fn run_once(&mut self, step: &SqlStep, params: &Params, report: bool) -> Result<Ran> {
+        if self.dry_run() && step.becomes != Becomes::Check {
+            return self.plan_step(step, params).await;
+        }
         let df = Script::parse(step.file, step.sql)?.run_to_last(&self.ctx, params).await?;
+        if self.dry_run() {
+            self.keep_plan(step.file, "check", &df).await?;
+        }
         let label = match step.becomes {
             Becomes::View => {
                 self.ctx.deregister_table(step.name)?;
@@ -278,7 +287,7 @@ impl RunContext {
             }
             Becomes::Scratch => format!("stage {}", step.name),
             Becomes::Output(_) => format!("write {}", self.output_folder(step)),
-            Becomes::Collected => step.name.to_string(),
+            Becomes::Collected | Becomes::Check => step.name.to_string(),
         };
         let progress = report.then(|| self.progress.clone());
         let started = progress.as_ref().map(|p| p.step(&label));
@@ -296,7 +305,7 @@ impl RunContext {
                 catalog::register_at(&self.ctx, staged.location, &folder, step.name, Unreadable::Fail).await?;
                 Ran { rows: Some(staged.rows), batches: Vec::new() }
             }
-            Becomes::Collected => {
+            Becomes::Collected | Becomes::Check => {
                 let batches = remote::collect(df).await.map_err(in_step)?;
                 Ran { rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()), batches }
             }
@@ -307,7 +316,7 @@ impl RunContext {
         Ok(ran)
     }
 
-    fn output_folder(&self, step: &SqlStep) -> String {
+    pub(super) fn output_folder(&self, step: &SqlStep) -> String {
         self.output_folders.get(step.name).cloned().unwrap_or_else(|| step.name.to_string())
     }
 }

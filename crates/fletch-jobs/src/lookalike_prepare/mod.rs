@@ -27,7 +27,7 @@ use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, R
 pub use settings::{PARAMS, SLOT_IDS_FILE, STAGES, Settings, Stage};
 
 crate::sql_steps!("lookalike-prepare" {
-    repeated_apps: Collected,
+    repeated_apps: Check,
     effective_keywords: Output(&[]),
     keyword_report: Collected,
     clean_persona: Output(&["did_bucket"]),
@@ -190,10 +190,9 @@ fn report_keywords(rc: &RunContext, report: &[RecordBatch]) -> Result<()> {
     Ok(())
 }
 
-async fn clean(rc: &mut RunContext, s: &Settings, params: &mut Params) -> Result<()> {
-    let persona_rows = rc.run(&STEPS.clean_persona, params).await?.rows.unwrap_or(0);
-    let report = rc.run(&STEPS.persona_report, params).await?.batches;
-    let count = |name: &str| column::<Int64Array>(&report[0], name).map(|c| c.value(0));
+/// `persona: R rows read, K dids kept, C dids with conflicting rows dropped`, and a warning for NULL attributes.
+fn report_persona(rc: &RunContext, report: &RecordBatch, persona_rows: u64) -> Result<()> {
+    let count = |name: &str| column::<Int64Array>(report, name).map(|c| c.value(0));
     let (read, conflicting) = (count("rows_read")?, count("conflicting_dids")?);
     let (gender_null, age_null) = (count("gender_not_integer")?, count("age_not_integer")?);
     rc.progress.note(&format!(
@@ -205,9 +204,24 @@ async fn clean(rc: &mut RunContext, s: &Settings, params: &mut Params) -> Result
     if gender_null + age_null > 0 {
         log::warn!("persona: {gender_null} kept dids have no integer gender and {age_null} no integer age; they are NULL");
     }
+    Ok(())
+}
+
+async fn clean(rc: &mut RunContext, s: &Settings, params: &mut Params) -> Result<()> {
+    let persona_rows = rc.run(&STEPS.clean_persona, params).await?.rows.unwrap_or(0);
+    let report = rc.run(&STEPS.persona_report, params).await?.batches;
+    // One row, or none in a dry run.
+    if let Some(report) = report.first().filter(|b| b.num_rows() > 0) {
+        report_persona(rc, report, persona_rows)?;
+    }
 
     let effective = rc.run(&STEPS.effective_apps, params).await?.batches;
-    let (apps, mut keywords) = (strings(&effective, "spread_app_id")?, strings(&effective, "keyword")?);
+    let (mut apps, mut keywords) = (strings(&effective, "spread_app_id")?, strings(&effective, "keyword")?);
+    if rc.dry_run() {
+        // Not computed in a dry run; a stand-in keeps the later plans' shape
+        // (with none, the optimizer would plan every log table empty).
+        (apps, keywords) = (vec!["(dry run)".into()], vec!["(dry run)".into()]);
+    }
     keywords.sort();
     keywords.dedup();
     if keywords.is_empty() {
@@ -281,6 +295,9 @@ fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<String>> {
 /// `did_bucket=<b>/part-<n>.tfrecord` files of the staged `table`. A bucket
 /// whose cluster job is interrupted is written again from its first file.
 async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -> Result<()> {
+    if rc.dry_run() {
+        return rc.outputs.plan_table(table);
+    }
     let progress = rc.progress.clone();
     let step = progress.counted_step(&format!("write {table}"), buckets.len() as u64, "buckets");
     let staging = rc.outputs.table_dir(table)?;

@@ -63,6 +63,11 @@ impl Job for AmoDump {
         let pages = http.get(&search).await?["page_count"]
             .as_u64()
             .ok_or_else(|| Error::input(format!("{search}: no page_count in the response")))?;
+        if rc.dry_run() {
+            // The API answered; a dry run fetches no more.
+            rc.progress.note(&format!("{search}: {pages} search pages to fetch"));
+            return super::stage_dated_json(rc, &prefix, "extended_addons_database", &Value::Null).await;
+        }
         let step = rc.progress.counted_step("fetch search pages", pages, "pages");
         let mut fetched: Vec<(u64, Value)> = futures::stream::iter(1..=pages)
             .map(|p| {

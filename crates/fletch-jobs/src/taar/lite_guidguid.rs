@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 crate::sql_steps!("taar-lite" {
-    window_rows in "taar": Collected,
+    window_rows in "taar": Check,
     addon_rows: View,
     valid_addons in "taar": View,
     guid_coinstallation: Collected,

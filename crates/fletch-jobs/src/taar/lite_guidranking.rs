@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, RunContext};
 
 crate::sql_steps!("taar-lite" {
-    window_rows in "taar": Collected,
+    window_rows in "taar": Check,
     guid_install_ranking: Collected,
 });
 

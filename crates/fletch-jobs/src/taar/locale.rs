@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 crate::sql_steps!("taar-locale" {
-    window_rows in "taar": Collected,
+    window_rows in "taar": Check,
     client_addons: View,
     locale_counts: Collected,
 });

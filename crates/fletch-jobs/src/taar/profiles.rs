@@ -86,6 +86,10 @@ impl Job for TaarProfiles {
         // From the staged table: a failed export commits nothing. Putting an
         // item again is harmless, so an interrupted export starts over.
         if let Some((client, workers)) = dynamo {
+            if rc.dry_run() {
+                rc.progress.note("a run would export the profiles to DynamoDB (its table checked above)");
+                return Ok(());
+            }
             rerun_interrupted!(rc.job_retries(), "export to DynamoDB", {
                 let df = rc.ctx.table(STEPS.client_profiles.name).await?.select_columns(&["client_id", "ttl", "json_payload"])?;
                 export(rc, &client, df, written.rows.unwrap_or(0), workers).await

@@ -40,6 +40,13 @@ pub struct Clustering {
     pub leaves: Vec<i64>,
 }
 
+impl Clustering {
+    /// Every client in the root, cluster 0 (what a dry run plans with).
+    pub fn single() -> Self {
+        Self { model: TreeModel::default(), leaves: vec![1] }
+    }
+}
+
 type Center = Vec<(i64, f64)>;
 
 /// IDF weights as Spark's `IDF(minDocFreq = 1)`: ln((m + 1) / (df + 1)).

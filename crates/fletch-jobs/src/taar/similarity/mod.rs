@@ -134,7 +134,7 @@ impl Job for TaarSimilarity {
         rc.run(&STEPS.addon_rows, &params).await?;
         rc.run(&STEPS.valid_addons, &params).await?;
         let clients = rc.run(&STEPS.clients, &params).await?.rows.unwrap_or(0);
-        if clients == 0 {
+        if clients == 0 && !rc.dry_run() {
             return Err(Error::input(format!(
                 "no Firefox release client in clients_daily from {} to {} has 3 or more valid whitelisted add-ons; nothing to cluster",
                 s.from,
@@ -143,16 +143,22 @@ impl Job for TaarSimilarity {
         }
 
         let seed = rc.opts.seed;
-        let clustering = bisecting::cluster(rc, s.clusters, seed).await?;
+        let clustering = match rc.dry_run() {
+            // The steps after the clustering are planned with a tree of one leaf.
+            true => bisecting::Clustering::single(),
+            false => bisecting::cluster(rc, s.clusters, seed).await?,
+        };
         let moments = bisecting::node_moments(rc, &clustering.model).await?;
         let sizes: Vec<i64> = clustering.leaves.iter().map(|l| moments.get(l).map_or(0, |m| m.rows)).collect();
-        rc.progress.note(&format!("{} clusters of {} clients: {sizes:?}", sizes.len(), clients));
+        if !rc.dry_run() {
+            rc.progress.note(&format!("{} clusters of {} clients: {sizes:?}", sizes.len(), clients));
+        }
         params.set("model", bisecting::model_param(&clustering.model)?);
         params.set_ints("leaves", &clustering.leaves);
         rc.run(&STEPS.clustered, &params).await?;
 
         let quotas = quotas(&sizes, s.donors);
-        if quotas.iter().sum::<i64>() < s.donors {
+        if quotas.iter().sum::<i64>() < s.donors && !rc.dry_run() {
             log::warn!("only {clients} clients were clustered: all of them are donors, fewer than --num-donors {}", s.donors);
         }
         params.set_ints("quotas", &quotas);
@@ -162,8 +168,15 @@ impl Job for TaarSimilarity {
         rc.run(&STEPS.pair_scores, &params).await?;
         params.set_float("bandwidth", s.bandwidth);
         params.set_int("points", s.points);
-        let (curves, pairs) = lr_curves(&rc.run(&STEPS.lr_curves, &params).await?.batches, s.points as usize)?;
-        rc.progress.note(&format!("{pairs} donor pairs scored"));
+        let densities = rc.run(&STEPS.lr_curves, &params).await?.batches;
+        let curves = match rc.dry_run() {
+            true => Value::Null,
+            false => {
+                let (curves, pairs) = lr_curves(&densities, s.points as usize)?;
+                rc.progress.note(&format!("{pairs} donor pairs scored"));
+                curves
+            }
+        };
 
         if s.clusters_table.is_some() {
             rc.run(&STEPS.cluster_assignments, &params).await?;
