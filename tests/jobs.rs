@@ -94,7 +94,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     assert!(!dry.exists(), "a dry run wrote {}", dry.display());
     // Every step of every job was planned (taar-similarity's cluster
     // assignments run only with --clusters-table; the quickstart's SQL is sql-file's).
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+    let repo = std::path::PathBuf::from(crate::support::repo_path("sql"));
     for folder in std::fs::read_dir(&repo).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("quickstart")) {
         for file in std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()) {
             let source = format!("sql/{}/{file}", folder.file_name().unwrap().to_str().unwrap());

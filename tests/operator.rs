@@ -52,7 +52,7 @@ fn environment_configures_runs_and_flags_override_it() {
 #[test]
 fn version_names_the_revision_and_the_engine() {
     let version = ok(fletch(&["--version"]));
-    let revision = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let revision = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(crate::support::repo_path("")).output().unwrap();
     let revision = String::from_utf8_lossy(&revision.stdout).trim().to_string();
     let mut lines = version.lines();
     assert_eq!(lines.next().unwrap(), format!("fletch {} (git {revision})", env!("CARGO_PKG_VERSION")));
@@ -260,4 +260,17 @@ fn dry_run_prints_plans_checks_inputs_and_writes_nothing() {
     assert!(plan.contains("distributed_plan:") && plan.contains("ShuffleWriterExec"), "{plan}");
     assert_eq!(json["outputs"][0]["url"], format!("file://{o}/daily_addons/"));
     assert!(!out.exists());
+}
+
+/// SIGTERM and SIGINT stop a running `fletch sql` statement with the shell's codes.
+#[test]
+fn sql_stops_on_signals() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let args: Vec<String> = ["sql", "-c", "SELECT sum(value) FROM range(100000000000)"].map(String::from).to_vec();
+        let mut sql = crate::support::Processes::start("sql", crate::support::fletch_bin(), &args, &tmp.path().join("sql.log"));
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert_eq!(sql.stop_one("sql", signal), Some(code), "{signal}: {}", std::fs::read_to_string(tmp.path().join("sql.log")).unwrap());
+        assert!(std::fs::read_to_string(tmp.path().join("sql.log")).unwrap().contains(&format!("stopped by SIG{signal}")));
+    }
 }

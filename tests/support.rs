@@ -68,9 +68,11 @@ fn sql_output(format: &str, scheduler: Option<&str>, data_root: &Path, sql: &str
     ok(fletch_env(&args, env))
 }
 
-/// A file of this repository, e.g. `tests/fixtures/events.sql`.
+/// A file of this repository, e.g. `tests/fixtures/events.sql`. Found when
+/// the test runs: another clone sharing the target folder may have built
+/// this binary, and a path compiled in would be that clone's.
 pub fn repo_path(path: &str) -> String {
-    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../{path}", std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }
 
 /// A port nothing listens on (and, with `pair`, the next one too). Ports come
