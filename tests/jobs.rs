@@ -30,7 +30,8 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
                  "taar-amowhitelist:", "output/telemetry-ml/addon_recommender/whitelist_addons_database.json",
                  "taar-lite-guidguid:", "output/taar/lite/guid_coinstallation.json",
                  "taar-lite-guidranking:", "output/taar/lite/guid_install_ranking.json",
-                 "taar-profiles:", "output/taar/profiles/client_profiles/"] {
+                 "taar-profiles:", "output/taar/profiles/client_profiles/",
+                 "gen ab-test:", "ab-readout:", "output/ab-readout/readout.md"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
     }
     // Up to three ranked, curated add-ons per locale, most clients first.
@@ -60,7 +61,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let (data, dry_root) = (data.to_str().unwrap(), dry.to_str().unwrap());
     let report = dir.join("locale_top_addons.sql");
     let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
-    let jobs: [(&str, Vec<&str>); 8] = [
+    let jobs: [(&str, Vec<&str>); 9] = [
         ("sql-file", vec!["--sql", report.to_str().unwrap()]),
         ("taar-amowhitelist", vec![]),
         ("taar-locale", vec![]),
@@ -69,6 +70,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("taar-lite-guidranking", vec![]),
         ("taar-profiles", vec![]),
         ("lookalike-prepare", vec![]),
+        ("ab-readout", vec![]),
     ];
     let mut planned = std::collections::BTreeSet::new();
     for (job, flags) in jobs {

@@ -1,6 +1,7 @@
 //! Integration tests of the `fletch` binary: one test binary for the whole
 //! workspace, since each one links DataFusion again.
 
+mod ab_readout;
 mod chaos;
 mod cli_errors;
 mod cluster_faults;

@@ -27,6 +27,7 @@ const SAMPLE: &[(Dataset, f64)] = &[
     (Dataset::MainSummary, 0.01),
     (Dataset::Amo, 1.0),
     (Dataset::Lookalike, 0.001),
+    (Dataset::AbTest, 0.5),
 ];
 
 /// Outputs of one step of the quickstart.

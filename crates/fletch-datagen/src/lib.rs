@@ -2,6 +2,7 @@
 //! original jobs, written where `fletch run` looks for inputs. Same seed,
 //! scale and dates give the same bytes.
 
+pub mod ab_test;
 pub mod addons;
 pub mod amo;
 pub mod clients_daily;
@@ -34,10 +35,11 @@ pub enum Dataset {
     MainSummary,
     Amo,
     Lookalike,
+    AbTest,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +47,7 @@ impl Dataset {
             Dataset::MainSummary => "main-summary",
             Dataset::Amo => "amo",
             Dataset::Lookalike => "lookalike",
+            Dataset::AbTest => "ab-test",
         }
     }
 
@@ -60,13 +63,15 @@ impl Dataset {
             Dataset::MainSummary => NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
             // The seed's logs are from the turn of 2019/2020.
             Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
+            // The send day of the weekly email.
+            Dataset::AbTest => NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
         }
     }
 
     pub fn default_days(self) -> u32 {
         match self {
             Dataset::ClientsDaily => 28,
-            Dataset::MainSummary | Dataset::Amo => 1,
+            Dataset::MainSummary | Dataset::Amo | Dataset::AbTest => 1,
             Dataset::Lookalike => 10,
         }
     }
@@ -138,6 +143,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         Dataset::MainSummary => main_summary::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
+        Dataset::AbTest => ab_test::generate(opts, &mut sinks).await,
     };
     let Sinks { mut outputs, sinks: tables } = sinks;
     let recorded = async {

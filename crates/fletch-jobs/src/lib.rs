@@ -2,6 +2,7 @@
 //! runs (from `sql/<job>/`), the few steps that need driver-side Rust, and
 //! the outputs it stages. [`framework`] is the job model they share.
 
+pub mod ab_readout;
 pub mod framework;
 mod http;
 pub mod lookalike_prepare;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar::lite_guidranking::GuidRanking,
         &taar::profiles::TaarProfiles,
         &lookalike_prepare::LookalikePrepare,
+        &ab_readout::AbReadout,
     ]
 }
 

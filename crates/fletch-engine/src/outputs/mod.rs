@@ -137,7 +137,7 @@ impl Outputs {
             }
             Err(e) => {
                 self.staged.retain(|s| s.path != table);
-                remove_tree(&location).await;
+                remove_after_failure(&location).await;
                 Err(writing(&location, e))
             }
         }
@@ -181,7 +181,7 @@ impl Outputs {
         let rows = match written {
             Ok(rows) => rows,
             Err(e) => {
-                remove_tree(&location).await;
+                remove_after_failure(&location).await;
                 return Err(writing(&location, e));
             }
         };
@@ -272,7 +272,7 @@ impl Outputs {
         }
         self.stop_renewing();
         self.done = true;
-        remove_tree(&self.run).await;
+        remove_after_failure(&self.run).await;
         if let Some(lease) = self.lease.lock().await.take()
             && let Err(e) = lease.release().await
         {
@@ -418,6 +418,21 @@ async fn remove_tree(location: &Location) {
     };
     if let Err(e) = result.await {
         log::warn!("could not remove {location}: {e}");
+    }
+}
+
+/// [`remove_tree`] after a failed write. Its writers may still be finishing
+/// a file on a local disk (their blocking I/O outlives the aborted query),
+/// creating its folders again: look again a little later.
+async fn remove_after_failure(location: &Location) {
+    remove_tree(location).await;
+    if let Some(dir) = location.local_path() {
+        for wait in [50, 200, 500] {
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            if dir.exists() {
+                remove_tree(location).await;
+            }
+        }
     }
 }
 

@@ -41,6 +41,15 @@ impl JobArgs {
         Ok(Self { values })
     }
 
+    /// `--prefix`, checked as a path under the output root ('' is the root itself).
+    pub fn prefix(&self) -> Result<String> {
+        let prefix = self.string("prefix").unwrap_or_default();
+        if !prefix.is_empty() {
+            fletch_engine::outputs::check_path("--prefix", &prefix)?;
+        }
+        Ok(prefix)
+    }
+
     fn one(&self, name: &str) -> Option<&ScalarValue> {
         self.values.get(name).and_then(|v| v.first())
     }

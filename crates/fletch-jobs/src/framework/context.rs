@@ -109,6 +109,11 @@ impl RunContext {
         p
     }
 
+    /// `location`, or the file at `default` under the data root.
+    pub fn input_file(&self, location: Option<String>, default: &str) -> String {
+        location.unwrap_or_else(|| self.opts.data_root.file_url(default).to_string())
+    }
+
     /// Reads and parses a JSON input given as a path (relative to the current
     /// directory) or URL; `what` names it in errors. Returns the absolute URL too.
     pub async fn read_json<T: serde::de::DeserializeOwned>(&self, what: &str, location: &str) -> Result<(String, T)> {

@@ -60,6 +60,8 @@ pub enum OutputFormat {
     Json,
     /// A folder of TFRecord files of `tf.train.Example` records.
     TfRecord,
+    /// One file (a JSON document, a Markdown report).
+    File,
 }
 
 impl OutputFormat {
@@ -68,6 +70,7 @@ impl OutputFormat {
             OutputFormat::Parquet => "Parquet table",
             OutputFormat::Json => "JSON + dated copy",
             OutputFormat::TfRecord => "TFRecord files",
+            OutputFormat::File => "file",
         }
     }
 }

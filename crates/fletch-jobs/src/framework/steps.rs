@@ -179,7 +179,8 @@ impl RunContext {
         for (makes, script) in scripts {
             for table in script.inputs(&state)? {
                 let name = table.table().to_string();
-                if !made.contains(&name) && !needed.iter().any(|(_, n)| *n == name) {
+                // A table the job registered itself (from an input it registered first) is there.
+                if !made.contains(&name) && !needed.iter().any(|(_, n)| *n == name) && !self.ctx.table_exist(name.as_str())? {
                     needed.push((script.source.as_str(), name));
                 }
             }
@@ -193,6 +194,15 @@ impl RunContext {
             let input = inputs.iter().find(|i| i.table == name).cloned().unwrap_or_else(|| Input::new(&name));
             self.register(&input, &mut inferred).await.map_err(|e| Error::input(format!("{source} reads `{name}`: {e}")))?;
         }
+        self.inputs.extend(inferred.into_values());
+        Ok(())
+    }
+
+    /// Registers `input` at once, for a job that derives a table from it
+    /// in Rust (identifiers from a config, say) before [`RunContext::prepare`].
+    pub async fn register_input(&mut self, input: &Input) -> Result<()> {
+        let mut inferred = BTreeMap::new();
+        self.register(input, &mut inferred).await.map_err(|e| Error::input(format!("reads `{}`: {e}", input.table)))?;
         self.inputs.extend(inferred.into_values());
         Ok(())
     }

@@ -43,7 +43,7 @@ impl Job for AmoDump {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         let workers = args.int_in("workers", 1..=256)? as usize;
         let timeout = args.int_in("timeout-secs", 1..=3600)? as u64;
         let retries = args.int_in("retries", 0..=20)? as u32;

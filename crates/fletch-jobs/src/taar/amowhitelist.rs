@@ -40,7 +40,7 @@ impl Job for AmoWhitelist {
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let min_rating = args.float("min-rating").ok_or_else(|| Error::usage("--min-rating: expected a number"))?;
         let min_age = args.int_in("min-age-days", 0..=36_500)?;
-        let location = super::input_file(rc, args.string("input"), super::AMO_DUMP);
+        let location = rc.input_file(args.string("input"), super::AMO_DUMP);
         let (url, dump): (String, Map<String, Value>) = rc.read_json("AMO dump", &location).await?;
         // The original compares naive datetimes: the dump's offset is dropped, not converted.
         let cutoff = (rc.opts.date - Days::new(min_age as u64)).and_hms_opt(0, 0, 0).expect("midnight");
@@ -59,7 +59,7 @@ impl Job for AmoWhitelist {
             }
         }
         rc.progress.note(&format!("{} add-ons: {} whitelisted, {} featured, {} both", dump.len(), whitelist.len(), featured.len(), both.len()));
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         super::stage_dated_json(rc, &prefix, "whitelist_addons_database", &Value::Object(whitelist)).await?;
         super::stage_dated_json(rc, &prefix, "featured_addons_database", &Value::Object(featured)).await?;
         super::stage_dated_json(rc, &prefix, "featured_whitelist_addons", &Value::Object(both)).await

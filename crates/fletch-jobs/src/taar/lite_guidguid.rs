@@ -40,10 +40,10 @@ impl Job for GuidGuid {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         let days = super::lite_days(args)?;
         let mut params = super::window_params(rc, days);
-        let whitelist = super::amo_whitelist(rc, &super::input_file(rc, args.string("whitelist"), super::AMO_WHITELIST)).await?;
+        let whitelist = super::amo_whitelist(rc, &rc.input_file(args.string("whitelist"), super::AMO_WHITELIST)).await?;
         params.set_strings("whitelist", &whitelist);
         params.set_bool("legacy", args.bool("legacy-join") == Some(true));
         rc.prepare(&STEPS.all(), &super::clients_daily_inputs()).await?;

@@ -31,7 +31,7 @@ impl Job for GuidRanking {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         let days = super::lite_days(args)?;
         let params = super::window_params(rc, days);
         rc.prepare(&STEPS.all(), &[Input::new("clients_daily").reading("active_addons", &["addon_id"])]).await?;

@@ -55,7 +55,7 @@ impl Job for TaarLocale {
         let days = args.int_in("client-data-num-days", 0..=3650)?;
         let epsilon = args.float("epsilon").filter(|e| *e > 0.0).ok_or_else(|| Error::usage("--epsilon: expected a positive number"))?;
         let laplace = args.choice("noise", &["laplace", "none"])? == "laplace";
-        let whitelist = super::curated_whitelist(rc, &super::input_file(rc, args.string("whitelist"), super::CURATED_WHITELIST)).await?;
+        let whitelist = super::curated_whitelist(rc, &rc.input_file(args.string("whitelist"), super::CURATED_WHITELIST)).await?;
         rc.prepare(&STEPS.all(), &[Input::new("clients_daily").reading("active_addons", ADDON_FIELDS)]).await?;
 
         // The original reads num-days + 1 days back, the run date included.
@@ -82,7 +82,7 @@ impl Job for TaarLocale {
             let top = top_addons(&whitelist, &cells, num_addons);
             dict.insert(locale.clone(), Value::Array(top.into_iter().map(|(g, w)| json!([g, w])).collect()));
         }
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         super::stage_dated_json(rc, &prefix, "top10_dict", &Value::Object(dict)).await
     }
 }

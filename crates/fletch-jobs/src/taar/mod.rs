@@ -13,7 +13,6 @@ pub mod similarity;
 
 use datafusion::arrow::array::Int64Array;
 use fletch_engine::batches::column;
-use fletch_engine::outputs::check_path;
 use fletch_engine::params::{ParamType, Params};
 use fletch_engine::{Error, Result};
 use serde_json::{Map, Value};
@@ -69,11 +68,6 @@ pub fn truthy(v: &Value) -> bool {
     }
 }
 
-/// `location`, or the file at `default` under the data root.
-pub fn input_file(rc: &RunContext, location: Option<String>, default: &str) -> String {
-    location.unwrap_or_else(|| rc.opts.data_root.file_url(default).to_string())
-}
-
 /// The curated whitelist's guids in file order (duplicates dropped).
 pub async fn curated_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String>> {
     let step = rc.progress.step("read whitelist");
@@ -109,15 +103,6 @@ pub async fn amo_whitelist(rc: &RunContext, location: &str) -> Result<Vec<String
     }
     step.done_counting(guids.len() as u64, "guids");
     Ok(guids)
-}
-
-/// `--prefix`, checked as a path under the output root ('' is the root itself).
-pub fn prefix(args: &JobArgs) -> Result<String> {
-    let prefix = args.string("prefix").unwrap_or_default();
-    if !prefix.is_empty() {
-        check_path("--prefix", &prefix)?;
-    }
-    Ok(prefix)
 }
 
 /// `$start` (exclusive) and `$end` (inclusive) `submission_date_s3` bounds

@@ -53,7 +53,7 @@ impl Job for TaarProfiles {
     }
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
-        let prefix = super::prefix(args)?;
+        let prefix = args.prefix()?;
         let sample_rate = args.float("sample-rate").filter(|r| (0.0..=1.0).contains(r));
         let sample_rate = sample_rate.ok_or_else(|| Error::usage("--sample-rate: expected a number from 0 to 1"))?;
         let ttl_days = args.int_in("ttl-days", 1..=3650)?;

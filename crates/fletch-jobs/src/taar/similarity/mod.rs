@@ -104,8 +104,8 @@ impl Settings {
             bandwidth,
             points,
             from: from.format("%Y%m%d").to_string(),
-            whitelist: super::input_file(rc, args.string("whitelist"), super::CURATED_WHITELIST),
-            prefix: super::prefix(args)?,
+            whitelist: rc.input_file(args.string("whitelist"), super::CURATED_WHITELIST),
+            prefix: args.prefix()?,
             schema: DonorSchema::parse(&args.string("donor-schema").unwrap_or_default())?,
             clusters_table: args.string("clusters-table").map(|t| check_path("--clusters-table", &t).map(|()| t)).transpose()?,
         })
