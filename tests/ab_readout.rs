@@ -111,5 +111,12 @@ fn generated_test_do_not_ship_same_on_a_cluster() {
     let distributed = tmp.path().join("distributed");
     ok(run(&data, &distributed, &["--scheduler", &cluster.scheduler]));
     assert_eq!(readout(&distributed), r);
-    assert_eq!(std::fs::read(distributed.join("ab-readout/readout.md")).unwrap(), std::fs::read(embedded.join("ab-readout/readout.md")).unwrap());
+    for file in ["readout.md", "readout.png"] {
+        assert_eq!(std::fs::read(distributed.join("ab-readout").join(file)).unwrap(), std::fs::read(embedded.join("ab-readout").join(file)).unwrap(), "{file}");
+    }
+    // The chart: a PNG 960 pixels wide, one panel of 34 + 2 x 28 + 30 pixels per metric.
+    let png = std::fs::read(embedded.join("ab-readout/readout.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((size(16), size(20)), (960, 20 + 5 * 120));
 }

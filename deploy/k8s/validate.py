@@ -38,8 +38,8 @@ ORDER = [
     ("taar-amodump", "taar-amowhitelist"),
     ("taar-amowhitelist", "taar-lite-guidguid"),
 ]
-# Jobs that run by hand, not on a schedule.
-UNSCHEDULED = {"sql-file"}
+# Jobs that run by hand, not on a schedule (a readout is read once an experiment ends).
+UNSCHEDULED = {"sql-file", "ab-readout"}
 
 
 def fail(message):

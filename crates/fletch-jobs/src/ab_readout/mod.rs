@@ -3,6 +3,7 @@
 //! runs in SQL (on the executors on a cluster); the statistics of the few
 //! resulting cells, the verdicts and the reports are built here.
 
+mod chart;
 mod experiment;
 mod readout;
 mod report;
@@ -45,6 +46,7 @@ const SPEC: JobSpec = JobSpec {
     outputs: &[
         OutputSpec { path: "<prefix>readout.json", format: OutputFormat::File, about: "every number of the readout, and a decision per variant" },
         OutputSpec { path: "<prefix>readout.md", format: OutputFormat::File, about: "the readout for people" },
+        OutputSpec { path: "<prefix>readout.png", format: OutputFormat::File, about: "rates and intervals per metric and variant" },
     ],
 };
 
@@ -72,10 +74,11 @@ impl Job for AbReadout {
         rc.run(&STEPS.unit_events, &params).await?;
         let cells = read_cells(&rc.run(&STEPS.cells, &params).await?.batches)?;
         let excluded = read_excluded(&rc.run(&STEPS.excluded_units, &params).await?.batches)?;
-        let (json, markdown) = (format!("{prefix}readout.json"), format!("{prefix}readout.md"));
+        let (json, markdown, chart) = (format!("{prefix}readout.json"), format!("{prefix}readout.md"), format!("{prefix}readout.png"));
         if rc.dry_run() {
             rc.stage_json(&json, &Value::Null).await?;
-            return rc.outputs.stage_file(&markdown, Vec::new()).await;
+            rc.outputs.stage_file(&markdown, Vec::new()).await?;
+            return rc.outputs.stage_file(&chart, Vec::new()).await;
         }
 
         let readout = readout::build(&e, &url, &cells, excluded)?;
@@ -86,7 +89,8 @@ impl Job for AbReadout {
             rc.progress.note(&format!("{}: {}; {}", d.variant, d.decision, d.reasons.join("; ")));
         }
         rc.stage_json(&json, &serde_json::to_value(&readout).expect("the readout serialises")).await?;
-        rc.outputs.stage_file(&markdown, report::markdown(&readout).into_bytes()).await
+        rc.outputs.stage_file(&markdown, report::markdown(&readout).into_bytes()).await?;
+        rc.outputs.stage_file(&chart, chart::png(&readout)).await
     }
 }
 

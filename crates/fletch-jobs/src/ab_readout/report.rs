@@ -68,6 +68,8 @@ pub fn markdown(r: &Readout) -> String {
     out.push(String::new());
     out.push(format!("Rates are the share of exposed units with at least one event ({level} Wilson intervals); differences and ratios are against the control ({level} intervals), p-values from the pooled two-proportion z-test."));
     out.push(String::new());
+    out.push("![Rates and intervals per metric and variant](readout.png)".into());
+    out.push(String::new());
     out.push(format!("| metric | {} | treatment | difference | ratio | p | verdict |", r.control));
     out.push("|---|---|---|---|---|---|---|".into());
     for m in &r.metrics {
