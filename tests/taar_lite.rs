@@ -165,3 +165,57 @@ fn amodump_rebuilds_the_dump_through_faults() {
     assert!(err.contains("AMO request failed after 3 attempts") && err.contains("page=2") && err.contains("500"), "{err}");
     assert!(!out.exists(), "nothing may be written");
 }
+
+/// `taar-update-whitelist` rebuilds the curated whitelist `gen amo` wrote,
+/// byte for byte, from the editorial endpoint through a transient failure,
+/// validating every guid; a guid that cannot be validated and a short list
+/// fail the job and write nothing.
+#[test]
+fn update_whitelist_rebuilds_the_curated_list_through_faults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(fletch(&["gen", "amo", "-q", "--output-root", data.to_str().unwrap()]));
+    let curated = "telemetry-ml/addon_recommender/only_guids_top_200.json";
+    let expected = std::fs::read(data.join(curated)).unwrap();
+    let (d, api) = (data.to_str().unwrap(), data.join("amo_api"));
+
+    let (amo, _server) = amo_server(&api, tmp.path(), &["--flaky", "1", "--flaky-match", "editorial"]);
+    let editorial = format!("{amo}/api/v4/discovery/editorial/");
+    let flags = |extra: &[&str]| -> Vec<String> {
+        ["--url", editorial.as_str(), "--amo-url", amo.as_str(), "--retries", "2", "--timeout-secs", "5"].iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let out = tmp.path().join("out");
+    let args = flags(&["--validate-guids"]);
+    let done = run("taar-update-whitelist", d, out.to_str().unwrap(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(stderr(&done).contains("4 editorial rows without a usable guid"), "{}", stderr(&done));
+    assert_eq!(std::fs::read(out.join(curated)).unwrap(), expected, "json.dumps(indent=2) of the sorted guids");
+    assert_eq!(std::fs::read(out.join("telemetry-ml/addon_recommender/only_guids_top_20020261121.json")).unwrap(), expected);
+    let guids: Vec<String> = serde_json::from_slice(&expected).unwrap();
+    assert_eq!(guids.len(), 200);
+
+    // Without recommended=true, the editorial add-ons that are not recommended come too.
+    let all = tmp.path().join("all");
+    let args = flags(&["--all"]);
+    ok(run("taar-update-whitelist", d, all.to_str().unwrap(), &args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(read(all.join(curated)).as_array().unwrap().len(), 240);
+
+    // A guid the search API keeps failing on fails the job, naming it.
+    let (amo, _failing) = amo_server(&api, tmp.path(), &["--always-fail", "guid="]);
+    let failed_out = tmp.path().join("failed");
+    let args: Vec<String> = ["--url", &format!("{amo}/api/v4/discovery/editorial/"), "--amo-url", &amo, "--retries", "1", "--validate-guids"].map(String::from).to_vec();
+    let failed = run("taar-update-whitelist", d, failed_out.to_str().unwrap(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("cannot validate guid") && stderr(&failed).contains("500"), "{}", stderr(&failed));
+    assert!(!failed_out.exists());
+
+    // An answer with fewer than 100 guids (none: search rows have no `addon`).
+    let short = format!("{amo}/api/v3/addons/search/?app=firefox");
+    let args = ["--url", short.as_str(), "--all"];
+    let failed = run("taar-update-whitelist", d, failed_out.to_str().unwrap(), &args);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(stderr(&failed).contains("only 0 editorial reviewed add-ons") && stderr(&failed).contains("--allow-shortlist"), "{}", stderr(&failed));
+    assert!(!failed_out.exists());
+    ok(run("taar-update-whitelist", d, failed_out.to_str().unwrap(), &[&args[..], &["--allow-shortlist"]].concat()));
+    assert_eq!(std::fs::read(failed_out.join(curated)).unwrap(), b"[]");
+}

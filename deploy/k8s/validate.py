@@ -37,6 +37,8 @@ KUBERNETES_VERSION = "1.32.0"
 ORDER = [
     ("taar-amodump", "taar-amowhitelist"),
     ("taar-amowhitelist", "taar-lite-guidguid"),
+    ("taar-update-whitelist", "taar-locale"),
+    ("taar-update-whitelist", "taar-similarity"),
 ]
 # Jobs that run by hand, not on a schedule (a readout is read once an experiment ends).
 UNSCHEDULED = {"sql-file", "ab-readout"}

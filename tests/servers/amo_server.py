@@ -4,6 +4,8 @@ usage: amo_server.py AMO_API_DIR PORT [--flaky N [--flaky-match S]] [--slow-firs
 
   /api/v3/addons/search/?...&page=P        -> AMO_API_DIR/search/P.json (P defaults to 1)
   /api/v3/addons/addon/<guid>/versions/?page=P -> AMO_API_DIR/versions/<guid>/P.json
+  /api/v3/addons/search/?...&guid=G        -> {"count": 0, "results": []} (the status is what counts)
+  /api/v4/discovery/editorial/[?recommended=true] -> AMO_API_DIR/editorial/{all,recommended}.json
 
 --flaky N           every URL (containing S, with --flaky-match) answers 500 to its first N requests
 --slow-first S SECS the first request of a URL containing S waits SECS before answering
@@ -22,9 +24,15 @@ lock = threading.Lock()
 
 
 def route(root, url):
+    """The file that answers `url`, or bytes to answer with."""
     parsed = urlparse(url)
-    page = parse_qs(parsed.query).get("page", ["1"])[0]
+    query = parse_qs(parsed.query)
+    page = query.get("page", ["1"])[0]
     parts = [p for p in parsed.path.split("/") if p]
+    if parts[:4] == ["api", "v3", "addons", "search"] and "guid" in query:
+        return b'{"count": 0, "results": []}'
+    if parts[:4] == ["api", "v4", "discovery", "editorial"]:
+        return root / "editorial" / ("recommended.json" if query.get("recommended") == ["true"] else "all.json")
     if parts[:4] == ["api", "v3", "addons", "search"]:
         return root / "search" / f"{page}.json"
     if parts[:4] == ["api", "v3", "addons", "addon"] and len(parts) == 6 and parts[5] == "versions":
@@ -45,9 +53,12 @@ def handler(root, opts):
             if opts.slow_first and opts.slow_first[0] in self.path and count == flaky + 1:
                 time.sleep(float(opts.slow_first[1]))
             path = route(root, self.path)
-            if path is None or not path.is_file():
+            if isinstance(path, bytes):
+                body = path
+            elif path is None or not path.is_file():
                 return self.send_error(404)
-            body = path.read_bytes()
+            else:
+                body = path.read_bytes()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

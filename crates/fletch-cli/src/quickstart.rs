@@ -63,9 +63,10 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     let report = report.display().to_string();
     // Every job with its defaults, except that guidguid reads the whitelist
     // amowhitelist has just written (production keeps both in one bucket),
-    // and taar-amodump, which needs the AMO API: `gen amo` wrote its dump.
+    // and taar-amodump and taar-update-whitelist, which need the AMO API:
+    // `gen amo` wrote the dump and the curated whitelist they make.
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
-    for job in fletch_jobs::all().into_iter().filter(|j| j.spec().name != "taar-amodump") {
+    for job in fletch_jobs::all().into_iter().filter(|j| !["taar-amodump", "taar-update-whitelist"].contains(&j.spec().name)) {
         let name = job.spec().name;
         let flags: &[(&str, &str)] = match name {
             "sql-file" => &[("sql", &report)],

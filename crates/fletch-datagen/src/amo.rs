@@ -10,6 +10,11 @@
 //! - `telemetry-ml/addon_recommender/extended_addons_database.json`: the dump
 //!   `taar-amodump` makes from those pages (`{guid: record + first_create_date}`).
 //! - `telemetry-ml/addon_recommender/only_guids_top_200.json`: the curated whitelist.
+//! - `amo_api/editorial/recommended.json` and `all.json`: the editorial
+//!   endpoint (`/api/v4/discovery/editorial/`, with and without
+//!   `recommended=true`) `taar-update-whitelist` reads: the curated add-ons
+//!   (every tenth listed twice) and rows without a usable guid (`null`,
+//!   `"null"`, `""`, no `addon`); `all` adds 40 add-ons that are not recommended.
 //!
 //! The catalogue is fixed (2,000 extensions) whatever the scale, so its guids
 //! always match `clients-daily`'s.
@@ -136,7 +141,27 @@ pub async fn generate(cat: &Catalogue, opts: &GenOptions, sinks: &mut Sinks) -> 
     let mut curated: Vec<&str> = cat.curated.iter().map(|&i| cat.addons[i].guid.as_str()).collect();
     curated.sort_unstable();
     sinks.file(&format!("{PREFIX}{CURATED_FILE}"), serde_json::to_vec_pretty(&curated).expect("json")).await?;
+    let (recommended, all) = editorial(cat);
+    sinks.get(api).write_all(vec![("editorial/recommended.json".into(), recommended), ("editorial/all.json".into(), all)]).await?;
     Ok(())
+}
+
+/// The editorial endpoint's answers: recommended only, and all.
+fn editorial(cat: &Catalogue) -> (Vec<u8>, Vec<u8>) {
+    let row = |guid: Value| json!({"addon": {"guid": guid, "type": "extension"}, "custom_heading": null, "custom_description": ""});
+    let mut recommended: Vec<Value> = Vec::new();
+    for (n, &i) in cat.curated.iter().enumerate() {
+        recommended.push(row(json!(cat.addons[i].guid)));
+        if n % 10 == 0 {
+            recommended.push(row(json!(cat.addons[i].guid)));
+        }
+    }
+    recommended.extend([row(Value::Null), row(json!("null")), row(json!("")), json!({"custom_heading": "no add-on"})]);
+    let others = cat.amo_extensions().iter().filter(|a| !cat.curated.iter().any(|&i| cat.addons[i].guid == a.guid)).take(40);
+    let mut all = recommended.clone();
+    all.extend(others.map(|a| row(json!(a.guid))));
+    let answer = |results: Vec<Value>| serde_json::to_vec(&json!({"count": results.len(), "results": results})).expect("json");
+    (answer(recommended), answer(all))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub fn all() -> Vec<&'static dyn Job> {
     vec![
         &sql_file::SqlFile,
         &taar::amodump::AmoDump,
+        &taar::update_whitelist::UpdateWhitelist,
         &taar::amowhitelist::AmoWhitelist,
         &taar::locale::TaarLocale,
         &taar::similarity::TaarSimilarity,

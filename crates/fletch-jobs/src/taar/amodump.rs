@@ -2,8 +2,6 @@
 //! a port of mozetl's `taar_amodump` (docs/jobs/taar-amo.md). Network-bound
 //! and small (thousands of records), so it runs on the driver.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
@@ -12,7 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
-use crate::http::{Failure, with_retries};
+use super::amo_http::AmoHttp;
 
 /// Escape everything in a guid but unreserved characters (the original did not escape at all).
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -51,13 +49,7 @@ impl Job for AmoDump {
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(Error::usage(format!("--amo-url: expected an http(s) URL, got `{base}`")));
         }
-        let http = Http {
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(timeout))
-                .build()
-                .map_err(|e| Error::io(format!("HTTP client: {e}")))?,
-            retries,
-        };
+        let http = AmoHttp::new(timeout, retries)?;
 
         let search = format!("{base}/api/v3/addons/search/?app=firefox&sort=created&type=extension");
         let pages = http.get(&search).await?["page_count"]
@@ -120,32 +112,9 @@ impl Job for AmoDump {
     }
 }
 
-struct Http {
-    client: reqwest::Client,
-    retries: u32,
-}
-
-impl Http {
-    /// GETs JSON, retrying transient failures; the last failure fails the job with its URL.
-    async fn get(&self, url: &str) -> Result<Value> {
-        let attempt = || async {
-            let response = self.client.get(url).send().await.map_err(|e| Failure::of_request(&e))?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            if !status.is_success() {
-                return Err(Failure::of_status(status, &headers, ""));
-            }
-            let body = response.bytes().await.map_err(|e| Failure::of_request(&e))?;
-            serde_json::from_slice(&body).map_err(|e| Failure::permanent(format!("not JSON: {e}")))
-        };
-        with_retries(self.retries, url, attempt)
-            .await
-            .map_err(|(f, attempts)| Error::io(format!("AMO request failed after {attempts} attempts: {url}: {}", f.message)))
-    }
-}
-
 /// The oldest version's first file's `created`: versions are listed newest
 /// first, so it is the last entry of the last page.
-async fn first_created(http: &Http, url: &str) -> Result<Option<String>> {
+async fn first_created(http: &AmoHttp, url: &str) -> Result<Option<String>> {
     let first = http.get(url).await?;
     let pages = first["page_count"].as_u64().unwrap_or(1);
     let last = if pages > 1 { http.get(&format!("{url}?page={pages}")).await? } else { first };

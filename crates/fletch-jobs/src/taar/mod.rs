@@ -2,6 +2,7 @@
 //! they share: where their JSON inputs live, how they read them, the
 //! `clients_daily` inputs, the date window and dated JSON outputs.
 
+mod amo_http;
 pub mod amodump;
 pub mod amowhitelist;
 mod dynamodb;
@@ -10,6 +11,7 @@ pub mod lite_guidranking;
 pub mod locale;
 pub mod profiles;
 pub mod similarity;
+pub mod update_whitelist;
 
 use datafusion::arrow::array::Int64Array;
 use fletch_engine::batches::column;
@@ -137,9 +139,15 @@ pub async fn require_rows(rc: &mut RunContext, window_rows: &SqlStep, params: &P
 /// identical; the dated copy is committed first, so the undated file (what
 /// consumers poll) never points at a date that failed.
 pub async fn stage_dated_json(rc: &mut RunContext, prefix: &str, base: &str, value: &Value) -> Result<()> {
+    let body = serde_json::to_vec(value).map_err(|e| Error::io(format!("cannot encode {prefix}{base}.json: {e}")))?;
+    stage_dated_bytes(rc, prefix, base, body).await
+}
+
+/// [`stage_dated_json`] for a document already encoded.
+pub async fn stage_dated_bytes(rc: &mut RunContext, prefix: &str, base: &str, body: Vec<u8>) -> Result<()> {
     let date = rc.date_compact();
-    rc.stage_json(&format!("{prefix}{base}{date}.json"), value).await?;
-    rc.stage_json(&format!("{prefix}{base}.json"), value).await
+    rc.outputs.stage_file(&format!("{prefix}{base}{date}.json"), body.clone()).await?;
+    rc.outputs.stage_file(&format!("{prefix}{base}.json"), body).await
 }
 
 #[cfg(test)]
