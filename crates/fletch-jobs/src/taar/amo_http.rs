@@ -3,10 +3,19 @@
 
 use std::time::Duration;
 
+use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use serde_json::Value;
 
+use crate::framework::{JobArgs, ParamSpec};
 use crate::http::{Failure, with_retries};
+
+/// The flags of every AMO client: requests in flight, timeout, retries.
+pub const PARAMS: [ParamSpec; 3] = [
+    ParamSpec::new("workers", ParamType::Int, "requests in flight at once").default("8"),
+    ParamSpec::new("timeout-secs", ParamType::Int, "timeout of one request").default("10"),
+    ParamSpec::new("retries", ParamType::Int, "retries of a request that failed transiently (timeout, connection, 429, 5xx), with backoff").default("3"),
+];
 
 pub struct AmoHttp {
     client: reqwest::Client,
@@ -14,7 +23,13 @@ pub struct AmoHttp {
 }
 
 impl AmoHttp {
-    pub fn new(timeout_secs: u64, retries: u32) -> Result<Self> {
+    /// A client as [`PARAMS`] say, and the requests to keep in flight.
+    pub fn from_args(args: &JobArgs) -> Result<(Self, usize)> {
+        let http = Self::new(args.int_in("timeout-secs", 1..=3600)? as u64, args.int_in("retries", 0..=20)? as u32)?;
+        Ok((http, args.int_in("workers", 1..=256)? as usize))
+    }
+
+    fn new(timeout_secs: u64, retries: u32) -> Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(timeout_secs))
             .build()

@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
-use super::amo_http::AmoHttp;
+use super::amo_http::{self, AmoHttp};
 
 /// Escape everything in a guid but unreserved characters (the original did not escape at all).
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -22,9 +22,9 @@ const SPEC: JobSpec = JobSpec {
     summary: "TAAR: dump AMO's extensions, with each one's first creation date",
     params: &[
         ParamSpec::new("amo-url", ParamType::String, "AMO server").default("https://addons.mozilla.org"),
-        ParamSpec::new("workers", ParamType::Int, "requests in flight at once").default("8"),
-        ParamSpec::new("timeout-secs", ParamType::Int, "timeout of one request").default("10"),
-        ParamSpec::new("retries", ParamType::Int, "retries of a request that failed transiently (timeout, connection, 429, 5xx), with backoff").default("3"),
+        amo_http::PARAMS[0],
+        amo_http::PARAMS[1],
+        amo_http::PARAMS[2],
         ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default(super::ADDON_RECOMMENDER),
     ],
     outputs: &[OutputSpec {
@@ -42,14 +42,11 @@ impl Job for AmoDump {
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let prefix = args.prefix()?;
-        let workers = args.int_in("workers", 1..=256)? as usize;
-        let timeout = args.int_in("timeout-secs", 1..=3600)? as u64;
-        let retries = args.int_in("retries", 0..=20)? as u32;
         let base = args.string("amo-url").unwrap_or_default().trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(Error::usage(format!("--amo-url: expected an http(s) URL, got `{base}`")));
         }
-        let http = AmoHttp::new(timeout, retries)?;
+        let (http, workers) = AmoHttp::from_args(args)?;
 
         let search = format!("{base}/api/v3/addons/search/?app=firefox&sort=created&type=extension");
         let pages = http.get(&search).await?["page_count"]

@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use super::amo_http::AmoHttp;
+use super::amo_http::{self, AmoHttp};
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 /// Fewer guids than this is a short list (the original's threshold).
@@ -28,9 +28,9 @@ const SPEC: JobSpec = JobSpec {
         ParamSpec::new("validate-guids", ParamType::Bool, "look every guid up in the AMO search API; one that does not answer 200 fails the job").default("false"),
         ParamSpec::new("amo-url", ParamType::String, "AMO server of the search API (--validate-guids)").default("https://addons.mozilla.org"),
         ParamSpec::new("allow-shortlist", ParamType::Bool, "write a list of fewer than 100 guids (else fail, keeping the previous list)").default("false"),
-        ParamSpec::new("workers", ParamType::Int, "validation requests in flight at once").default("8"),
-        ParamSpec::new("timeout-secs", ParamType::Int, "timeout of one request").default("10"),
-        ParamSpec::new("retries", ParamType::Int, "retries of a request that failed transiently (timeout, connection, 429, 5xx), with backoff").default("3"),
+        amo_http::PARAMS[0],
+        amo_http::PARAMS[1],
+        amo_http::PARAMS[2],
         ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default(super::ADDON_RECOMMENDER),
     ],
     outputs: &[OutputSpec { path: "<prefix>only_guids_top_200.json", format: OutputFormat::Json, about: "sorted list of guids, indented as json.dumps(indent=2)" }],
@@ -51,8 +51,7 @@ impl Job for UpdateWhitelist {
                 return Err(Error::usage(format!("{flag}: expected an http(s) URL, got `{value}`")));
             }
         }
-        let http = AmoHttp::new(args.int_in("timeout-secs", 1..=3600)? as u64, args.int_in("retries", 0..=20)? as u32)?;
-        let workers = args.int_in("workers", 1..=256)? as usize;
+        let (http, workers) = AmoHttp::from_args(args)?;
         let editorial = match args.bool("all") == Some(true) {
             true => url.clone(),
             false => format!("{url}{}recommended=true", if url.contains('?') { '&' } else { '?' }),
