@@ -144,16 +144,7 @@ impl Processes {
         self.signal(name, signal);
         let at = self.children.iter().position(|(n, _)| n == name).expect("signalled above");
         let (_, mut child) = self.children.remove(at);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
+        exited_within_20s(&mut child).and_then(|status| status.code())
     }
 
     /// Stops every process, the last started first (executors before their
@@ -165,19 +156,27 @@ impl Processes {
             // A process a test froze must run again to hear SIGTERM.
             let _ = Command::new("kill").args(["-CONT", &child.id().to_string()]).status();
             let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if child.try_wait().ok().flatten().is_none() {
+            if exited_within_20s(child).is_none() {
                 forced.push(name.clone());
-                let _ = child.kill();
-                let _ = child.wait();
             }
         }
         self.children.clear();
         forced
     }
+}
+
+/// `child`'s exit status if it exits within 20 s; else it is killed and None.
+fn exited_within_20s(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 impl Drop for Processes {

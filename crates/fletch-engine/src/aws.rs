@@ -30,8 +30,12 @@ pub fn s3_builder() -> Result<AmazonS3Builder> {
 /// [`s3_builder`] over `builder` with the environment `env`.
 fn builder_with(mut builder: AmazonS3Builder, env: &dyn Fn(&str) -> Option<String>) -> Result<AmazonS3Builder> {
     let env = |name: &str| env(name).filter(|v| !v.is_empty());
-    if env("AWS_ACCESS_KEY_ID").is_none() {
-        if let Some(profile) = Profile::selected(&env)? {
+    let keys = env("AWS_ACCESS_KEY_ID").is_some();
+    let region = env_region(&env);
+    // The profile files are read only when they can matter, and once.
+    let profile = if keys && region.is_some() { None } else { Profile::selected(&env)? };
+    if !keys {
+        if let Some(profile) = &profile {
             builder = profile.configure(builder)?;
         } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_none()
             && env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_none()
@@ -43,8 +47,8 @@ fn builder_with(mut builder: AmazonS3Builder, env: &dyn Fn(&str) -> Option<Strin
             ));
         }
     }
-    if env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).is_none()
-        && let Some(region) = Profile::selected(&env)?.and_then(|p| p.get("region").map(str::to_string))
+    if region.is_none()
+        && let Some(region) = profile.as_ref().and_then(Profile::region)
     {
         builder = builder.with_region(region);
     }
@@ -52,6 +56,11 @@ fn builder_with(mut builder: AmazonS3Builder, env: &dyn Fn(&str) -> Option<Strin
         builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
     }
     Ok(builder)
+}
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+fn env_region(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"))
 }
 
 /// The chain's credentials, for signing requests to other AWS services.
@@ -64,9 +73,9 @@ pub fn credentials() -> Result<AwsCredentialProvider> {
 /// The region: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's.
 pub fn region() -> Result<Option<String>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+    match env_region(&env) {
         Some(region) => Ok(Some(region)),
-        None => Ok(Profile::selected(&env)?.and_then(|p| p.get("region").map(str::to_string))),
+        None => Ok(Profile::selected(&env)?.as_ref().and_then(Profile::region)),
     }
 }
 
@@ -107,6 +116,10 @@ impl Profile {
 
     fn get(&self, key: &str) -> Option<&str> {
         self.settings.get(key).map(String::as_str)
+    }
+
+    fn region(&self) -> Option<String> {
+        self.get("region").map(str::to_string)
     }
 
     /// `builder` with this profile's credentials.

@@ -106,10 +106,6 @@ impl Outputs {
         Self { root: root.clone(), job: job.to_string(), run_id, run, lease, lost, renewer: None, staged: Vec::new(), scratch: Vec::new(), created_root: false, done: true, dry: true }
     }
 
-    pub fn is_dry(&self) -> bool {
-        self.dry
-    }
-
     /// Records the table `<root>/<table>/` as an output of a dry run.
     pub fn plan_table(&mut self, table: &str) -> Result<()> {
         debug_assert!(self.dry, "plan_table is for dry runs");

@@ -57,9 +57,9 @@ pub async fn run(job: &dyn Job, opts: RunOptions, args: &JobArgs) -> Result<Fini
         Err(e) if e.to_string().contains("non UTF-8") => Err(rc.locate_non_utf8(e).await),
         done => done,
     };
-    let RunContext { outputs, progress, plans, .. } = rc;
+    let RunContext { outputs, progress, plans, opts, .. } = rc;
     match result {
-        Ok(()) if outputs.is_dry() => Ok(Finished { outputs: outputs.commit().await?, steps: progress.finished(), plans }),
+        Ok(()) if opts.dry_run => Ok(Finished { outputs: outputs.commit().await?, steps: progress.finished(), plans }),
         Ok(()) => {
             let step = progress.step("commit outputs");
             let written = outputs.commit().await?;
