@@ -8,6 +8,7 @@ mod cluster_faults;
 mod deploy;
 mod distributed;
 mod flight_sql;
+mod ising;
 mod jobs;
 mod lookalike_prepare;
 mod operator;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{generated_taar_data, Cluster, fixture_table, fletch, ok, repo_path, stderr};
+use crate::support::{Cluster, consumer, fixture_table, fletch, generated_taar_data, ok, python, repo_path, stderr};
 
 const WHITELIST: &str = "telemetry-ml/addon_recommender/whitelist_addons_database.json";
 
@@ -58,6 +58,23 @@ fn guidranking_and_guidguid_hand_checked() {
         read(out.join("taar/lite/guid_coinstallation.json")),
         json!({"A": {"A": 2, "B": 3, "C": 2}, "B": {"A": 3, "C": 2}, "C": {"A": 2, "B": 2}})
     );
+    // TAAR's own GuidBasedRecommender loads both files (its cache derives the
+    // normalisation maps). Raw counts for A: B 3, then A and C at 2, tied
+    // weights broken by install ranking (A 7 before C 4). Row counts (in how
+    // many rows a guid appears: A 3, B 2, C 2): B 3/2, C 2/2, A 2/3.
+    let recommend = |normalize: &str| -> Value {
+        let (coinstall, ranking) = (out.join("taar/lite/guid_coinstallation.json"), out.join("taar/lite/guid_install_ranking.json"));
+        serde_json::from_str(&python(&[&consumer("taar_lite.py"), coinstall.to_str().unwrap(), ranking.to_str().unwrap(), "A", normalize, "4"], &[])).unwrap()
+    };
+    assert_eq!(
+        recommend("none"),
+        json!([["B", "000000003.0000000000.0000000005"], ["A", "000000002.0000000000.0000000007"], ["C", "000000002.0000000000.0000000004"]])
+    );
+    assert_eq!(
+        recommend("row_count"),
+        json!([["B", "000000001.5000000000.0000000005"], ["C", "000000001.0000000000.0000000004"], ["A", "000000000.6666666667.0000000007"]])
+    );
+
     // The original's join: k1's two days, each weighted by its two days.
     ok(run("taar-lite-guidguid", &data, o, &["--legacy-join", "true", "--prefix", "legacy/"]));
     assert_eq!(

@@ -40,8 +40,9 @@ ORDER = [
     ("taar-update-whitelist", "taar-locale"),
     ("taar-update-whitelist", "taar-similarity"),
 ]
-# Jobs that run by hand, not on a schedule (a readout is read once an experiment ends).
-UNSCHEDULED = {"sql-file", "ab-readout"}
+# Jobs that run by hand, not on a schedule (a readout is read once an experiment ends,
+# images are denoised when they arrive).
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise"}
 
 
 def fail(message):

@@ -13,6 +13,7 @@ pub mod clustering;
 pub mod density;
 pub mod docs;
 pub mod hash;
+pub mod ising;
 pub mod lookalike;
 pub mod text;
 mod util;
@@ -31,6 +32,10 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         clustering::bisecting_kmeans_leaf(),
         hash::seeded_hash(),
         hash::spark_hashing_tf_index(),
+        ising::ising_changes(),
+        ising::ising_denoise(),
+        ising::ising_image(),
+        ising::ising_tiles(),
         lookalike::did_bucket(),
         lookalike::naive_utc_seconds(),
         text::to_python_json(),

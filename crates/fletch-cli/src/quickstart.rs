@@ -28,6 +28,7 @@ const SAMPLE: &[(Dataset, f64)] = &[
     (Dataset::Amo, 1.0),
     (Dataset::Lookalike, 0.001),
     (Dataset::AbTest, 0.5),
+    (Dataset::NoisyImages, 0.25),
 ];
 
 /// Outputs of one step of the quickstart.
@@ -63,6 +64,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     let report = report.display().to_string();
     // Every job with its defaults, except that guidguid reads the whitelist
     // amowhitelist has just written (production keeps both in one bucket),
+    // ising-denoise compares with the clean images `gen noisy-images` drew,
     // and taar-amodump and taar-update-whitelist, which need the AMO API:
     // `gen amo` wrote the dump and the curated whitelist they make.
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
@@ -71,6 +73,7 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
         let flags: &[(&str, &str)] = match name {
             "sql-file" => &[("sql", &report)],
             "taar-lite-guidguid" => &[("whitelist", &amo_whitelist)],
+            "ising-denoise" => &[("reference", "ising/clean")],
             _ => &[],
         };
         let raw: BTreeMap<String, Vec<String>> = flags.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();

@@ -9,6 +9,7 @@ pub mod clients_daily;
 pub mod lookalike;
 pub mod main_summary;
 mod manifest;
+pub mod noisy_images;
 pub mod population;
 pub mod rng;
 mod sink;
@@ -36,10 +37,11 @@ pub enum Dataset {
     Amo,
     Lookalike,
     AbTest,
+    NoisyImages,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest, Dataset::NoisyImages];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -48,6 +50,7 @@ impl Dataset {
             Dataset::Amo => "amo",
             Dataset::Lookalike => "lookalike",
             Dataset::AbTest => "ab-test",
+            Dataset::NoisyImages => "noisy-images",
         }
     }
 
@@ -65,13 +68,15 @@ impl Dataset {
             Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
             // The send day of the weekly email.
             Dataset::AbTest => NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
+            // Pictures have no dates.
+            Dataset::NoisyImages => NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
         }
     }
 
     pub fn default_days(self) -> u32 {
         match self {
             Dataset::ClientsDaily => 28,
-            Dataset::MainSummary | Dataset::Amo | Dataset::AbTest => 1,
+            Dataset::MainSummary | Dataset::Amo | Dataset::AbTest | Dataset::NoisyImages => 1,
             Dataset::Lookalike => 10,
         }
     }
@@ -144,6 +149,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
         Dataset::AbTest => ab_test::generate(opts, &mut sinks).await,
+        Dataset::NoisyImages => noisy_images::generate(opts, &mut sinks).await,
     };
     let Sinks { mut outputs, sinks: tables } = sinks;
     let recorded = async {

@@ -5,6 +5,7 @@
 pub mod ab_readout;
 pub mod framework;
 mod http;
+pub mod ising_denoise;
 pub mod lookalike_prepare;
 pub mod sql_file;
 pub mod taar;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar::profiles::TaarProfiles,
         &lookalike_prepare::LookalikePrepare,
         &ab_readout::AbReadout,
+        &ising_denoise::IsingDenoise,
     ]
 }
 

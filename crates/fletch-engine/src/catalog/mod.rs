@@ -68,6 +68,8 @@ pub enum ColumnKind {
     Integer,
     /// Integers, or strings that hold them (cast later).
     TextOrInteger,
+    /// Bytes (an encoded image).
+    Binary,
 }
 
 /// Checks that registered table `table` (named `shown` in errors) has each
@@ -85,6 +87,7 @@ pub async fn check_columns(ctx: &SessionContext, table: &str, shown: &str, colum
             ColumnKind::Text => (text, "a string"),
             ColumnKind::Integer => (t.is_integer(), "an integer"),
             ColumnKind::TextOrInteger => (text || t.is_integer(), "a string or an integer"),
+            ColumnKind::Binary => (matches!(t, DataType::Binary | DataType::BinaryView | DataType::LargeBinary), "bytes (BYTEA)"),
         };
         if !ok {
             return Err(Error::input(format!("input table `{shown}`: column `{name}` is {t}, expected {expected}")));

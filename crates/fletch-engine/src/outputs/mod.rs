@@ -18,13 +18,14 @@ mod lease;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -168,22 +169,51 @@ impl Outputs {
     /// Runs `df` into a table that later steps read as `name` (registered in
     /// `ctx`) and that is never committed. Returns its rows.
     pub async fn scratch_table(&mut self, ctx: &SessionContext, name: &str, df: DataFrame) -> Result<u64> {
-        check_path("scratch table", name)?;
-        if self.scratch.iter().any(|s| s == name) {
-            return Err(Error::usage(format!("scratch table `{name}` written twice in one run")));
-        }
-        let location = self.run.join(&format!("scratch/{name}"));
-        let written = write_parquet(df, &location, &[]).await;
-        let rows = match written {
+        let location = self.scratch_dir(name)?;
+        let rows = match write_parquet(df, &location, &[]).await {
             Ok(rows) => rows,
             Err(e) => {
                 remove_after_failure(&location).await;
                 return Err(writing(&location, e));
             }
         };
+        self.register_scratch(ctx, name, location).await?;
+        Ok(rows)
+    }
+
+    /// Writes record batches the driver made (a few MB: file contents read
+    /// by the driver) as the scratch table `name`, one Parquet file per
+    /// batch, so that executors scan the files in parallel.
+    pub async fn scratch_batches(&mut self, ctx: &SessionContext, name: &str, batches: &[RecordBatch]) -> Result<u64> {
+        let location = self.scratch_dir(name)?;
+        let store = location.store()?;
+        for (i, batch) in batches.iter().enumerate() {
+            let url = location.file_url(&format!("part-{i:05}.parquet"));
+            let encode = |e: datafusion::parquet::errors::ParquetError| Error::io(format!("cannot encode {url}: {e}"));
+            let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), None).map_err(encode)?;
+            writer.write(batch).map_err(encode)?;
+            let body = writer.into_inner().map_err(encode)?;
+            if let Err(e) = store.put(&key_of(&url), PutPayload::from(body)).await {
+                remove_after_failure(&location).await;
+                return Err(Error::io(format!("cannot write {url}: {e}")));
+            }
+        }
+        self.register_scratch(ctx, name, location).await?;
+        Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
+    }
+
+    fn scratch_dir(&self, name: &str) -> Result<Location> {
+        check_path("scratch table", name)?;
+        if self.scratch.iter().any(|s| s == name) {
+            return Err(Error::usage(format!("scratch table `{name}` written twice in one run")));
+        }
+        Ok(self.run.join(&format!("scratch/{name}")))
+    }
+
+    async fn register_scratch(&mut self, ctx: &SessionContext, name: &str, location: Location) -> Result<()> {
         self.scratch.push(name.to_string());
         crate::catalog::register_at(ctx, location, name, name, crate::catalog::Unreadable::Fail).await?;
-        Ok(rows)
+        Ok(())
     }
 
     fn add(&mut self, kind: Kind, path: &str) -> Result<()> {
@@ -482,7 +512,7 @@ async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[Strin
     }
     if rows == 0 && usage(location).await?.0 == 0 {
         let encode = |e| Error::io(format!("cannot encode an empty table: {e}"));
-        let writer = datafusion::parquet::arrow::ArrowWriter::try_new(Vec::new(), Arc::new(schema), None).map_err(encode)?;
+        let writer = ArrowWriter::try_new(Vec::new(), Arc::new(schema), None).map_err(encode)?;
         let url = location.file_url("part-00000.parquet");
         location.store()?.put(&key_of(&url), PutPayload::from(writer.into_inner().map_err(encode)?)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
     }

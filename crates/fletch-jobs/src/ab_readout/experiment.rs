@@ -133,7 +133,7 @@ impl Experiment {
         if let Some(mde) = e.minimum_detectable_effect.filter(|m| !(*m > 0.0 && *m < 1.0)) {
             return bad(format!("minimum_detectable_effect: expected an absolute change in (0, 1), got {mde}"));
         }
-        if let Some((v, s)) = e.split.iter().find(|(_, s)| !(**s > 0.0)) {
+        if let Some((v, s)) = e.split.iter().find(|(_, s)| s.partial_cmp(&&0.0) != Some(std::cmp::Ordering::Greater)) {
             return bad(format!("split: {v}: expected a positive share, got {s}"));
         }
         if let Some(g) = e.guardrails.iter().find(|g| !(g.max_increase >= 0.0 && g.max_increase < 1.0)) {

@@ -68,7 +68,7 @@ impl RunContext {
         let explained = remote::collect(df.clone().explain(false, false)?).await.map_err(|e| in_sql(source, e))?;
         let mut plan = String::new();
         for batch in &explained {
-            let text = |i: usize| batch.column(i).as_any().downcast_ref::<StringArray>().map(|a| a.clone());
+            let text = |i: usize| batch.column(i).as_any().downcast_ref::<StringArray>().cloned();
             let (Some(kinds), Some(plans)) = (text(0), text(1)) else { continue };
             for row in 0..batch.num_rows() {
                 if kinds.is_valid(row) && plans.is_valid(row) {
