@@ -32,7 +32,8 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
                  "taar-lite-guidranking:", "output/taar/lite/guid_install_ranking.json",
                  "taar-profiles:", "output/taar/profiles/client_profiles/",
                  "gen ab-test:", "ab-readout:", "output/ab-readout/readout.md",
-                 "gen noisy-images:", "ising-denoise:", "output/ising-denoise/images/letters-001.png", "output/ising-denoise/ising_metrics/"] {
+                 "gen noisy-images:", "ising-denoise:", "output/ising-denoise/images/letters-001.png", "output/ising-denoise/ising_metrics/",
+                 "gen webapp:", "access-logs:", "output/web/behaviour/"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
     }
     // Up to three ranked, curated add-ons per locale, most clients first.
@@ -62,7 +63,8 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let (data, dry_root) = (data.to_str().unwrap(), dry.to_str().unwrap());
     let report = dir.join("locale_top_addons.sql");
     let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
-    let jobs: [(&str, Vec<&str>); 10] = [
+    let routes = dir.join("data/webapp/routes.tsv");
+    let jobs: [(&str, Vec<&str>); 11] = [
         ("sql-file", vec!["--sql", report.to_str().unwrap()]),
         ("taar-amowhitelist", vec![]),
         ("taar-locale", vec![]),
@@ -73,6 +75,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("lookalike-prepare", vec![]),
         ("ab-readout", vec![]),
         ("ising-denoise", vec!["--reference", "ising/clean"]),
+        ("access-logs", vec!["--routes", routes.to_str().unwrap()]),
     ];
     let mut planned = std::collections::BTreeSet::new();
     for (job, flags) in jobs {

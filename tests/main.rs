@@ -2,6 +2,7 @@
 //! workspace, since each one links DataFusion again.
 
 mod ab_readout;
+mod access_logs;
 mod chaos;
 mod cli_errors;
 mod cluster_faults;

@@ -41,8 +41,9 @@ ORDER = [
     ("taar-update-whitelist", "taar-similarity"),
 ]
 # Jobs that run by hand, not on a schedule (a readout is read once an experiment ends,
-# images are denoised when they arrive).
-UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise"}
+# images are denoised when they arrive; access-logs rewrites its whole table, so a
+# daily schedule waits for per-day runs).
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs"}
 
 
 def fail(message):

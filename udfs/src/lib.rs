@@ -18,6 +18,7 @@ pub mod lookalike;
 pub mod text;
 mod util;
 pub mod vector;
+pub mod weblog;
 
 use std::sync::Arc;
 
@@ -43,6 +44,8 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         text::zlib_decompress(),
         vector::list_size(),
         vector::taar_distance(),
+        weblog::parse_access_log(),
+        weblog::route_request(),
     ]
 }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::ScalarValue;
+use datafusion::common::{ScalarValue, exec_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::ColumnarValue;
 use datafusion::common::types::{NativeType, logical_int32, logical_int64, logical_string};
 use datafusion::logical_expr::{Coercion, Signature, TypeSignatureClass, Volatility};
 
@@ -40,5 +42,14 @@ pub(crate) fn f64_list_scalar(values: Option<impl Iterator<Item = f64>>) -> Scal
             &DataType::Float64,
         )),
         None => ScalarValue::try_from(list_f64()).expect("list null scalar"),
+    }
+}
+
+/// An argument that must be one constant string for the whole call (a
+/// format, a model, a routes file), or an error naming `what`.
+pub(crate) fn constant_string<'a>(function: &str, what: &str, arg: &'a ColumnarValue) -> Result<&'a str> {
+    match arg {
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s))) => Ok(s),
+        _ => exec_err!("{function}: the {what} must be a constant string"),
     }
 }

@@ -29,6 +29,7 @@ const SAMPLE: &[(Dataset, f64)] = &[
     (Dataset::Lookalike, 0.001),
     (Dataset::AbTest, 0.5),
     (Dataset::NoisyImages, 0.25),
+    (Dataset::Webapp, 0.01),
 ];
 
 /// Outputs of one step of the quickstart.
@@ -65,15 +66,18 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     // Every job with its defaults, except that guidguid reads the whitelist
     // amowhitelist has just written (production keeps both in one bucket),
     // ising-denoise compares with the clean images `gen noisy-images` drew,
+    // access-logs routes with the application's routes `gen webapp` wrote,
     // and taar-amodump and taar-update-whitelist, which need the AMO API:
     // `gen amo` wrote the dump and the curated whitelist they make.
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
+    let routes = data.file_url(fletch_datagen::webapp::ROUTES_FILE).to_string();
     for job in fletch_jobs::all().into_iter().filter(|j| !["taar-amodump", "taar-update-whitelist"].contains(&j.spec().name)) {
         let name = job.spec().name;
         let flags: &[(&str, &str)] = match name {
             "sql-file" => &[("sql", &report)],
             "taar-lite-guidguid" => &[("whitelist", &amo_whitelist)],
             "ising-denoise" => &[("reference", "ising/clean")],
+            "access-logs" => &[("routes", &routes)],
             _ => &[],
         };
         let raw: BTreeMap<String, Vec<String>> = flags.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();

@@ -15,6 +15,7 @@ pub mod rng;
 mod sink;
 #[cfg(test)]
 mod testing;
+pub mod webapp;
 
 use std::time::Instant;
 
@@ -38,10 +39,11 @@ pub enum Dataset {
     Lookalike,
     AbTest,
     NoisyImages,
+    Webapp,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest, Dataset::NoisyImages];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest, Dataset::NoisyImages, Dataset::Webapp];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +53,7 @@ impl Dataset {
             Dataset::Lookalike => "lookalike",
             Dataset::AbTest => "ab-test",
             Dataset::NoisyImages => "noisy-images",
+            Dataset::Webapp => "webapp",
         }
     }
 
@@ -70,6 +73,7 @@ impl Dataset {
             Dataset::AbTest => NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
             // Pictures have no dates.
             Dataset::NoisyImages => NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            Dataset::Webapp => NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
         }
     }
 
@@ -78,6 +82,7 @@ impl Dataset {
             Dataset::ClientsDaily => 28,
             Dataset::MainSummary | Dataset::Amo | Dataset::AbTest | Dataset::NoisyImages => 1,
             Dataset::Lookalike => 10,
+            Dataset::Webapp => 3,
         }
     }
 }
@@ -150,6 +155,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
         Dataset::AbTest => ab_test::generate(opts, &mut sinks).await,
         Dataset::NoisyImages => noisy_images::generate(opts, &mut sinks).await,
+        Dataset::Webapp => webapp::generate(opts, &mut sinks).await,
     };
     let Sinks { mut outputs, sinks: tables } = sinks;
     let recorded = async {

@@ -3,6 +3,7 @@
 //! the outputs it stages. [`framework`] is the job model they share.
 
 pub mod ab_readout;
+pub mod access_logs;
 pub mod framework;
 mod http;
 pub mod ising_denoise;
@@ -27,6 +28,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &lookalike_prepare::LookalikePrepare,
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
+        &access_logs::AccessLogs,
     ]
 }
 

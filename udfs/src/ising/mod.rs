@@ -10,7 +10,7 @@ mod ising_tiles;
 pub mod model;
 pub mod tile;
 
-use datafusion::common::{ScalarValue, exec_err};
+use datafusion::common::exec_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
 
@@ -27,8 +27,5 @@ scalar_udf!(ising_image, IsingImage::new());
 
 /// The model argument: one constant JSON string for the whole call.
 fn model_arg(function: &str, arg: &ColumnarValue) -> Result<Model> {
-    let ColumnarValue::Scalar(ScalarValue::Utf8(Some(json)) | ScalarValue::Utf8View(Some(json)) | ScalarValue::LargeUtf8(Some(json))) = arg else {
-        return exec_err!("{function}: the model must be a constant JSON string");
-    };
-    Model::parse(json).or_else(|e| exec_err!("{function}: {e}"))
+    Model::parse(crate::util::constant_string(function, "model (JSON)", arg)?).or_else(|e| exec_err!("{function}: {e}"))
 }

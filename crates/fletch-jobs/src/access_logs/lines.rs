@@ -1,0 +1,97 @@
+//! The text files of an access log as the table `access_log_lines` (`line`):
+//! DataFusion's CSV reader with a delimiter and quote no log line holds, so
+//! that plain files are split by byte ranges at line boundaries and read in
+//! parallel (on the executors on a cluster), and `.gz` files are inflated
+//! (embedded only, for now).
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use fletch_engine::location::relative_key;
+use fletch_engine::session::Mode;
+use fletch_engine::{Error, Result};
+use futures::TryStreamExt;
+
+use crate::framework::RunContext;
+
+pub const TABLE: &str = "access_log_lines";
+
+/// Registers [`TABLE`] over the files `input` names under the data root (a
+/// folder, or a glob such as `logs/*/access.log*`). Returns how many files.
+pub async fn register(rc: &RunContext, input: &str) -> Result<usize> {
+    fletch_engine::outputs::check_path("--input", input)?;
+    let (folder, pattern) = split_glob(input);
+    let pattern = pattern
+        .map(|p| glob::Pattern::new(p).map_err(|e| Error::usage(format!("--input: `{input}`: {e}"))))
+        .transpose()?;
+    let location = rc.opts.data_root.join(folder.trim_end_matches('/'));
+    let prefix = location.prefix();
+    let listed: Vec<_> = location.store()?.list(Some(&prefix)).try_collect().await.map_err(|e| Error::input(format!("--input: cannot list {location}: {e}")))?;
+    let mut files: Vec<String> = listed
+        .iter()
+        .map(|m| relative_key(&prefix, &m.location))
+        .filter(|rel| !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_')))
+        .filter(|rel| pattern.as_ref().is_none_or(|p| p.matches(rel)))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::input(format!("--input: no log files at {location}{}", pattern.map(|p| format!(" matching {p}")).unwrap_or_default())));
+    }
+    let gzipped = files.iter().filter(|f| f.ends_with(".gz")).count();
+    if gzipped > 0 && matches!(rc.opts.mode, Mode::Cluster(_)) {
+        // DataFusion 55 sends a CSV scan to executors without its compression
+        // (datafusion-proto's CsvScan), so they would read the gzip bytes as text.
+        return Err(Error::usage(format!(
+            "--input: {gzipped} of the {} files under {location} are gzipped, which a cluster cannot read yet (DataFusion 55 plans lose the compression on the way to executors): run embedded, or decompress them",
+            files.len()
+        )));
+    }
+    let schema = Arc::new(Schema::new(vec![Field::new("line", DataType::Utf8, true)]));
+    let mut tables = Vec::new();
+    for gz in [false, true] {
+        let urls = files
+            .iter()
+            .filter(|f| f.ends_with(".gz") == gz)
+            .map(|f| ListingTableUrl::parse(location.file_url(f).as_str()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if urls.is_empty() {
+            continue;
+        }
+        let compression = if gz { FileCompressionType::GZIP } else { FileCompressionType::UNCOMPRESSED };
+        // Control bytes never appear in a log line: httpd and nginx escape them.
+        let format = CsvFormat::default().with_has_header(false).with_delimiter(0x1F).with_quote(0x01).with_escape(None).with_file_compression_type(compression);
+        let options = ListingOptions::new(Arc::new(format)).with_file_extension("");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema.clone());
+        tables.push(rc.ctx.read_table(Arc::new(ListingTable::try_new(config)?))?);
+    }
+    let mut lines = tables.pop().expect("at least one group");
+    for t in tables {
+        lines = t.union(lines)?;
+    }
+    rc.ctx.deregister_table(TABLE)?;
+    rc.ctx.register_table(TABLE, lines.into_view())?;
+    Ok(files.len())
+}
+
+/// `logs/2026-*/access.log*` → (`logs/`, `2026-*/access.log*`): the folder
+/// to list, and the pattern its files' paths below it must match.
+fn split_glob(input: &str) -> (&str, Option<&str>) {
+    let Some(first) = input.find(['*', '?', '[']) else { return (input, None) };
+    let cut = input[..first].rfind('/').map_or(0, |i| i + 1);
+    (&input[..cut], Some(&input[cut..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_glob;
+
+    #[test]
+    fn globs_split_at_the_last_folder_before_them() {
+        assert_eq!(split_glob("access_logs"), ("access_logs", None));
+        assert_eq!(split_glob("logs/2026-*/access.log*"), ("logs/", Some("2026-*/access.log*")));
+        assert_eq!(split_glob("*.gz"), ("", Some("*.gz")));
+    }
+}
