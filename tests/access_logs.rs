@@ -167,7 +167,7 @@ fn bad_inputs_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_inputs(tmp.path());
     let out = tmp.path().join("out");
-    assert_fails(&run(&data, &out, &["--log-format", "%h%l"]), 2, "--log-format: log format `%h%l`: %l follows another directive with no text between them", "format");
+    assert_fails(&run(&data, &out, &["--line-format", "%h%l"]), 2, "--line-format: log format `%h%l`: %l follows another directive with no text between them", "format");
     let routes = data.join("bad_routes.tsv");
     std::fs::write(&routes, "ok\t^a/$\nbroken\t^(b/$\n").unwrap();
     assert_fails(&run(&data, &out, &["--routes", routes.to_str().unwrap()]), 1, "bad_routes.tsv: routes line 2 (broken): ", "routes");

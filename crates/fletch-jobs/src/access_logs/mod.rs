@@ -29,7 +29,7 @@ const SPEC: JobSpec = JobSpec {
     summary: "Web access logs (Common, Combined, any LogFormat; plain or .gz) parsed and routed to the application's named URLs: a behaviour table",
     params: &[
         ParamSpec::new("input", ParamType::String, "log files under the data root: a folder or a glob").default("access_logs"),
-        ParamSpec::new("log-format", ParamType::String, "common, combined or an Apache LogFormat string").default("combined"),
+        ParamSpec::new("line-format", ParamType::String, "common, combined or an Apache LogFormat string").default("combined"),
         ParamSpec::new("routes", ParamType::String, "the application's URL patterns, `name<TAB>regex` per line (path or URL); without it no action is set"),
         ParamSpec::new("max-malformed-ratio", ParamType::Float, "fail when more of the lines than this do not parse").default("0.01"),
         ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default("web/"),
@@ -45,8 +45,8 @@ impl Job for AccessLogs {
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let prefix = args.prefix()?;
-        let format = args.string("log-format").unwrap_or_default();
-        LogFormat::compile(&format).map_err(|e| Error::usage(format!("--log-format: {e}")))?;
+        let format = args.string("line-format").unwrap_or_default();
+        LogFormat::compile(&format).map_err(|e| Error::usage(format!("--line-format: {e}")))?;
         let max_ratio = match args.float("max-malformed-ratio") {
             Some(r) if (0.0..=1.0).contains(&r) => r,
             r => return Err(Error::usage(format!("--max-malformed-ratio: expected a number in [0, 1], got {}", r.unwrap_or(f64::NAN)))),
