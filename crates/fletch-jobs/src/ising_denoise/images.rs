@@ -89,11 +89,10 @@ pub async fn register_files(rc: &mut RunContext, folder: &str, reference: Option
         let clean = match (reference, references.remove(&name)) {
             (None, _) => None,
             (Some(r), None) => return Err(Error::input(format!("--reference: no clean image named `{name}` under {r} (for {})", file.url))),
-            (Some(_), Some(c)) if dimensions(&c)? != size => {
-                let (w, h) = dimensions(&c)?;
-                return Err(Error::input(format!("--reference: {} is {w}×{h} pixels, the image {} {}×{}", c.url, file.url, size.0, size.1)));
-            }
-            (Some(_), Some(c)) => Some(c),
+            (Some(_), Some(c)) => match dimensions(&c)? {
+                same if same == size => Some(c),
+                (w, h) => return Err(Error::input(format!("--reference: {} is {w}×{h} pixels, the image {} {}×{}", c.url, file.url, size.0, size.1))),
+            },
         };
         rows.push((file, clean));
     }

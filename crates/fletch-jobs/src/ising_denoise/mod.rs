@@ -71,7 +71,7 @@ impl Job for IsingDenoise {
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let prefix = args.prefix()?;
-        let model = model(rc, args)?;
+        let (model, tol) = (model(rc, args)?, tol(args)?);
         let json = serde_json::to_string(&model).expect("the model serialises");
         let listed = match (args.string("images-table"), args.string("reference")) {
             (Some(_), Some(_)) => return Err(Error::usage("--reference: with --images-table, the table's `reference` column holds the clean images")),
@@ -93,7 +93,7 @@ impl Job for IsingDenoise {
         params.set_string("model", json);
         params.set_int("sweeps", i64::from(model.sweeps()));
         params.set_string("method", args.string("method").unwrap_or_default());
-        params.set_float("tol", tol(args)?);
+        params.set_float("tol", tol);
         for step in [&STEPS.tiles, &STEPS.changes, &STEPS.stops, &STEPS.denoised, &STEPS.images, &STEPS.ising_metrics] {
             rc.run(step, &params).await?;
         }
