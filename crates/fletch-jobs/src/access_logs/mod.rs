@@ -64,6 +64,10 @@ impl Job for AccessLogs {
                 String::new()
             }
         };
+        // DataFusion 55 pushes each `p['field']` towards the scan as its own
+        // expression, evaluating parse_access_log once per output column
+        // (five times slower); with the pushdown off it runs once per line.
+        rc.ctx.state_ref().write().config_mut().options_mut().optimizer.enable_leaf_expression_pushdown = false;
         let input = args.string("input").unwrap_or_default();
         let files = lines::register(rc, &input).await?;
         rc.progress.note(&format!("{files} log files"));
