@@ -1,10 +1,5 @@
 -- Every tile denoised for the image's sweeps: up to its convergence, else
--- all of them. Grouping by tile spreads the tiles over the executors.
-WITH spread AS (
-  SELECT name, first_value(tile) AS tile
-  FROM tiles
-  GROUP BY name, tile_index
-)
+-- all of them.
 SELECT t.name, t.tile, ising_denoise(t.tile, coalesce(s.converged_at, $sweeps), $model) AS denoised
-FROM spread AS t
+FROM spread_tiles AS t
 LEFT JOIN stops AS s ON s.name = t.name

@@ -2,7 +2,6 @@
 //! the bytes depend only on the data), staged and committed as a whole.
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use fletch_engine::location::key_of;
@@ -15,12 +14,7 @@ pub fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
         .set_compression(Compression::SNAPPY)
         .set_created_by("fletch gen".to_string())
         .build();
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))
-        .map_err(|e| Error::io(format!("parquet writer: {e}")))?;
-    writer.write(batch).map_err(|e| Error::io(format!("parquet write: {e}")))?;
-    writer.close().map_err(|e| Error::io(format!("parquet close: {e}")))?;
-    Ok(buf)
+    fletch_engine::outputs::parquet_bytes(batch.schema(), std::slice::from_ref(batch), Some(props)).map_err(|e| Error::io(format!("cannot encode Parquet: {e}")))
 }
 
 pub async fn put(location: &Location, rel: &str, body: Vec<u8>) -> Result<()> {

@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::execution::object_store::ObjectStoreRegistry;
-use object_store::ObjectStore;
+use futures::TryStreamExt;
+use object_store::{ObjectMeta, ObjectStore};
 use object_store::path::Path;
 use url::Url;
 
@@ -89,6 +90,13 @@ impl Location {
     /// This directory's key prefix inside its store.
     pub fn prefix(&self) -> Path {
         key_of(&self.url)
+    }
+
+    /// Every object under this location: its path relative to it, and its metadata.
+    pub async fn list_files(&self) -> Result<Vec<(String, ObjectMeta)>> {
+        let prefix = self.prefix();
+        let listed: Vec<ObjectMeta> = self.store()?.list(Some(&prefix)).try_collect().await.map_err(|e| Error::io(format!("cannot list {self}: {e}")))?;
+        Ok(listed.into_iter().map(|meta| (relative_key(&prefix, &meta.location), meta)).collect())
     }
 }
 

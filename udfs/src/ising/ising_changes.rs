@@ -13,6 +13,7 @@ use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs,
 use datafusion_macros::user_doc;
 
 use super::model::Method;
+use crate::util::list_of;
 use super::model_arg;
 use super::tile::{self, Tile};
 
@@ -68,7 +69,7 @@ impl ScalarUDFImpl for IsingChanges {
         }
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(Arc::new(Field::new_list_field(DataType::Struct(change_fields()), true))))
+        Ok(list_of(DataType::Struct(change_fields())))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;

@@ -9,6 +9,7 @@ use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs,
 use datafusion_macros::user_doc;
 
 use super::model::Method;
+use crate::util::list_of;
 use super::model_arg;
 use super::tile::{self, Tile, float_lists};
 
@@ -57,7 +58,7 @@ impl ScalarUDFImpl for IsingDenoise {
         }
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(std::sync::Arc::new(datafusion::arrow::datatypes::Field::new_list_field(DataType::Float32, true))))
+        Ok(list_of(DataType::Float32))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;

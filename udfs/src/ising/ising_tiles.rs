@@ -12,9 +12,10 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use super::model::{Model, image_key};
+use super::model::{Model, Window, image_key};
 use super::tile::{self, Tile};
 use super::model_arg;
+use crate::util::list_of;
 
 #[user_doc(
     doc_section(label = "Image Functions"),
@@ -62,7 +63,7 @@ impl ScalarUDFImpl for IsingTiles {
         Ok(vec![DataType::Utf8, DataType::Binary, DataType::Binary, DataType::Utf8])
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(Arc::new(Field::new_list_field(tile::data_type(), true))))
+        Ok(list_of(tile::data_type()))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
@@ -127,9 +128,7 @@ pub fn cut(model: &Model, name: &str, image: &[u8], reference: Option<&[u8]>) ->
     let (w, h) = (w as i32, h as i32);
     let grid = tile::grid(w, h, model.tile_size, model.halo());
     let count = grid.len() as i32;
-    let rows = |values: &[f32], x0: i32, y0: i32, tw: i32, th: i32| -> Vec<f32> {
-        (y0..y0 + th).flat_map(|r| values[(r * w + x0) as usize..][..tw as usize].iter().copied()).collect()
-    };
+    let win = |x: i32, y: i32, width: i32, height: i32| Window { x: x as usize, y: y as usize, width: width as usize, height: height as usize };
     Ok(grid
         .into_iter()
         .enumerate()
@@ -147,8 +146,8 @@ pub fn cut(model: &Model, name: &str, image: &[u8], reference: Option<&[u8]>) ->
             iw,
             ih,
             key: image_key(name),
-            observed: rows(&y, x0, y0, tw, th),
-            reference: clean.as_ref().map(|c| (iy..iy + ih).flat_map(|r| c[(r * w + ix) as usize..][..iw as usize].iter().copied()).collect()),
+            observed: tile::rect(&y, w as usize, win(x0, y0, tw, th)),
+            reference: clean.as_ref().map(|c| tile::rect(c, w as usize, win(ix, iy, iw, ih))),
         })
         .collect())
 }

@@ -13,6 +13,7 @@ use datafusion::common::exec_err;
 use datafusion::error::Result;
 
 use super::model::{Region, Window};
+use crate::util::list_of;
 
 const GEOMETRY: [&str; 12] = ["index", "tiles", "width", "height", "x0", "y0", "w", "h", "ix", "iy", "iw", "ih"];
 
@@ -43,14 +44,13 @@ pub struct Tile {
 }
 
 pub fn fields() -> Fields {
-    let list = |item| DataType::List(Arc::new(Field::new_list_field(item, true)));
     GEOMETRY
         .iter()
         .map(|name| Field::new(*name, DataType::Int32, false))
         .chain([
             Field::new("key", DataType::Int64, false),
-            Field::new("observed", list(DataType::Float32), false),
-            Field::new("reference", list(DataType::Int8), true),
+            Field::new("observed", list_of(DataType::Float32), false),
+            Field::new("reference", list_of(DataType::Int8), true),
         ])
         .collect()
 }
@@ -76,8 +76,7 @@ impl Tile {
 
     /// The interior's values of a whole-region vector, row-major.
     pub fn crop<T: Copy>(&self, region: &[T]) -> Vec<T> {
-        let win = self.interior();
-        (win.y..win.y + win.height).flat_map(|r| region[r * self.w as usize + win.x..][..win.width].iter().copied()).collect()
+        rect(region, self.w as usize, self.interior())
     }
 
     /// Reads the tile at `row` of a struct array of [`data_type`].
@@ -108,6 +107,11 @@ impl Tile {
         }
         Ok(tile)
     }
+}
+
+/// The rectangle `win` of a row-major grid `width` values wide.
+pub fn rect<T: Copy>(values: &[T], width: usize, win: Window) -> Vec<T> {
+    (win.y..win.y + win.height).flat_map(|r| values[r * width + win.x..][..win.width].iter().copied()).collect()
 }
 
 /// Tiles as a struct array of [`data_type`].

@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, Result};
-use crate::location::{Location, relative_key};
+use crate::location::Location;
 
 /// Files read at once when checking a table's footers.
 const CONCURRENT_CHECKS: usize = 16;
@@ -40,16 +40,10 @@ pub(super) fn partition_cols(rel: &str) -> Vec<String> {
 
 /// The data files of the table folder at `location`.
 pub(super) async fn table_files(name: &str, location: &Location) -> Result<Vec<DataFile>> {
-    let prefix = location.prefix();
-    let listed: Vec<ObjectMeta> = location
-        .store()?
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|e| Error::input(format!("input table `{name}`: cannot list {location}: {e}")))?;
+    let listed = location.list_files().await.map_err(|e| Error::input(format!("input table `{name}`: {e}")))?;
     Ok(listed
         .into_iter()
-        .map(|meta| DataFile { rel: relative_key(&prefix, &meta.location), meta })
+        .map(|(rel, meta)| DataFile { rel, meta })
         .filter(|f| is_data_file(&f.rel))
         .collect())
 }

@@ -25,14 +25,17 @@ use datafusion::error::DataFusionError;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::location::{Location, key_of, relative_key};
+use crate::location::{Location, key_of};
 use journal::{Journal, Kind, Move};
 pub use lease::{Holder, Lease, host_name};
 
@@ -189,10 +192,7 @@ impl Outputs {
         let store = location.store()?;
         for (i, batch) in batches.iter().enumerate() {
             let url = location.file_url(&format!("part-{i:05}.parquet"));
-            let encode = |e: datafusion::parquet::errors::ParquetError| Error::io(format!("cannot encode {url}: {e}"));
-            let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), None).map_err(encode)?;
-            writer.write(batch).map_err(encode)?;
-            let body = writer.into_inner().map_err(encode)?;
+            let body = parquet_bytes(batch.schema(), std::slice::from_ref(batch), None).map_err(|e| Error::io(format!("cannot encode {url}: {e}")))?;
             if let Err(e) = store.put(&key_of(&url), PutPayload::from(body)).await {
                 remove_after_failure(&location).await;
                 return Err(Error::io(format!("cannot write {url}: {e}")));
@@ -471,8 +471,7 @@ fn tidy(root: &Location, job: &str) {
 }
 
 async fn list_relative(location: &Location) -> Result<Vec<String>> {
-    let prefix = location.prefix();
-    Ok(location.store()?.list(Some(&prefix)).map_ok(|m| relative_key(&prefix, &m.location)).try_collect().await?)
+    Ok(location.list_files().await?.into_iter().map(|(rel, _)| rel).collect())
 }
 
 /// Files and bytes at a location (a folder, or a single file).
@@ -511,12 +510,20 @@ async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[Strin
         check_no_leftovers(location, rows).await?;
     }
     if rows == 0 && usage(location).await?.0 == 0 {
-        let encode = |e| Error::io(format!("cannot encode an empty table: {e}"));
-        let writer = ArrowWriter::try_new(Vec::new(), Arc::new(schema), None).map_err(encode)?;
+        let body = parquet_bytes(Arc::new(schema), &[], None).map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
         let url = location.file_url("part-00000.parquet");
-        location.store()?.put(&key_of(&url), PutPayload::from(writer.into_inner().map_err(encode)?)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
+        location.store()?.put(&key_of(&url), PutPayload::from(body)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
     }
     Ok(rows)
+}
+
+/// One Parquet file of `batches` (none: an empty table of `schema`), in memory.
+pub fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch], props: Option<WriterProperties>) -> Result<Vec<u8>, ParquetError> {
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema, props)?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.into_inner()
 }
 
 /// Ballista runs the tasks of a lost executor again, and an attempt that

@@ -59,9 +59,8 @@ impl Job for AbReadout {
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let prefix = args.prefix()?;
         let location = rc.input_file(args.string("config"), EXPERIMENT_FILE);
-        let (url, bytes) = rc.read_bytes("experiment", &location).await?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| Error::input(format!("experiment {url}: not UTF-8 text: {e}")))?;
-        let e = Experiment::parse(&url, text)?;
+        let (url, text) = rc.read_text("experiment", &location).await?;
+        let e = Experiment::parse(&url, &text)?;
         let folder = args.string("events-table").unwrap_or_default();
         fletch_engine::outputs::check_path("--events-table", &folder)?;
         rc.register_input(&Input::new("ab_events").at(&folder)).await?;

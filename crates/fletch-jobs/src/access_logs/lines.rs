@@ -10,10 +10,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use fletch_engine::location::relative_key;
 use fletch_engine::session::Mode;
 use fletch_engine::{Error, Result};
-use futures::TryStreamExt;
 
 use crate::framework::RunContext;
 
@@ -28,11 +26,10 @@ pub async fn register(rc: &RunContext, input: &str) -> Result<usize> {
         .map(|p| glob::Pattern::new(p).map_err(|e| Error::usage(format!("--input: `{input}`: {e}"))))
         .transpose()?;
     let location = rc.opts.data_root.join(folder.trim_end_matches('/'));
-    let prefix = location.prefix();
-    let listed: Vec<_> = location.store()?.list(Some(&prefix)).try_collect().await.map_err(|e| Error::input(format!("--input: cannot list {location}: {e}")))?;
+    let listed = location.list_files().await.map_err(|e| Error::input(format!("--input: {e}")))?;
     let mut files: Vec<String> = listed
-        .iter()
-        .map(|m| relative_key(&prefix, &m.location))
+        .into_iter()
+        .map(|(rel, _)| rel)
         .filter(|rel| !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_')))
         .filter(|rel| pattern.as_ref().is_none_or(|p| p.matches(rel)))
         .collect();

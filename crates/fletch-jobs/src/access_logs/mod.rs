@@ -53,8 +53,7 @@ impl Job for AccessLogs {
         };
         let routes = match args.string("routes") {
             Some(location) => {
-                let (url, bytes) = rc.read_bytes("routes", &location).await?;
-                let text = String::from_utf8(bytes.to_vec()).map_err(|e| Error::input(format!("routes {url}: not UTF-8 text: {e}")))?;
+                let (url, text) = rc.read_text("routes", &location).await?;
                 let compiled = Routes::parse(&text).map_err(|e| Error::input(format!("{url}: {e}")))?;
                 rc.progress.note(&format!("{} routes from {url}", compiled.len()));
                 text

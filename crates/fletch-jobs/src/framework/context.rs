@@ -122,6 +122,14 @@ impl RunContext {
         Ok((url, value))
     }
 
+    /// Reads a UTF-8 text file given as a path (relative to the current
+    /// directory) or URL; `what` names it in errors. Returns the absolute URL too.
+    pub async fn read_text(&self, what: &str, location: &str) -> Result<(String, String)> {
+        let (url, bytes) = self.read_bytes(what, location).await?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|e| Error::input(format!("{what} {url}: not UTF-8 text: {e}")))?;
+        Ok((url, text))
+    }
+
     /// Reads a file given as a path (relative to the current directory) or
     /// URL; `what` names it in errors. Returns the absolute URL too.
     pub async fn read_bytes(&self, what: &str, location: &str) -> Result<(String, bytes::Bytes)> {

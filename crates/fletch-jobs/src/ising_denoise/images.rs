@@ -9,9 +9,7 @@ use datafusion::arrow::array::{BinaryArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{cast, col, lit};
 use fletch_engine::catalog::ColumnKind;
-use fletch_engine::location::relative_key;
 use fletch_engine::{Error, Location, Result};
-use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 
 use crate::framework::{Input, RunContext};
@@ -34,11 +32,9 @@ async fn read_folder(rc: &RunContext, flag: &str, folder: &str) -> Result<BTreeM
     fletch_engine::outputs::check_path(flag, folder)?;
     let location: Location = rc.opts.data_root.join(folder.trim_end_matches('/'));
     let store = location.store()?;
-    let prefix = location.prefix();
-    let listed: Vec<_> = store.list(Some(&prefix)).try_collect().await.map_err(|e| Error::input(format!("{flag}: cannot list {location}: {e}")))?;
+    let listed = location.list_files().await.map_err(|e| Error::input(format!("{flag}: {e}")))?;
     let (mut images, mut others) = (BTreeMap::new(), 0usize);
-    for meta in listed {
-        let rel = relative_key(&prefix, &meta.location);
+    for (rel, meta) in listed {
         let Some((stem, ext)) = rel.rsplit_once('.').filter(|(_, ext)| EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())) else {
             others += 1;
             continue;

@@ -19,6 +19,7 @@ use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpe
 
 crate::sql_steps!("ising-denoise" {
     tiles: Scratch,
+    spread_tiles: View,
     changes: Scratch,
     stops: Scratch,
     denoised: Scratch,
@@ -94,7 +95,7 @@ impl Job for IsingDenoise {
         params.set_int("sweeps", i64::from(model.sweeps()));
         params.set_string("method", args.string("method").unwrap_or_default());
         params.set_float("tol", tol);
-        for step in [&STEPS.tiles, &STEPS.changes, &STEPS.stops, &STEPS.denoised, &STEPS.images, &STEPS.ising_metrics] {
+        for step in [&STEPS.tiles, &STEPS.spread_tiles, &STEPS.changes, &STEPS.stops, &STEPS.denoised, &STEPS.images, &STEPS.ising_metrics] {
             rc.run(step, &params).await?;
         }
         report(rc).await?;

@@ -109,8 +109,7 @@ impl Settings {
         let stages = parse_stages(&args.string("stages").unwrap_or_default())?;
         let config = match args.string("config") {
             Some(location) => {
-                let (url, bytes) = rc.read_bytes("config", &location).await?;
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| Error::input(format!("config {url}: not UTF-8 text")))?;
+                let (url, text) = rc.read_text("config", &location).await?;
                 Config::parse(&url, &text)?
             }
             None => Config::none(),
