@@ -33,7 +33,9 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
                  "taar-profiles:", "output/taar/profiles/client_profiles/",
                  "gen ab-test:", "ab-readout:", "output/ab-readout/readout.md",
                  "gen noisy-images:", "ising-denoise:", "output/ising-denoise/images/letters-001.png", "output/ising-denoise/ising_metrics/",
-                 "gen webapp:", "access-logs:", "output/web/behaviour/"] {
+                 "gen webapp:", "access-logs:", "output/web/behaviour/",
+                 "db-import users:", "output/web/users/", "db-import transactions:", "output/web/transactions/",
+                 "sql-file actions_by_segment:", "output/actions_by_segment/", "sql-file signup_funnel:", "output/signup_funnel/"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
     }
     // Up to three ranked, curated add-ons per locale, most clients first.
@@ -64,7 +66,8 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let report = dir.join("locale_top_addons.sql");
     let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
     let routes = dir.join("data/webapp/routes.tsv");
-    let jobs: [(&str, Vec<&str>); 11] = [
+    let sqlite = ["--connect", "sqlite://webapp/webapp.sqlite", "--prefix", "web/", "--table"];
+    let jobs: [(&str, Vec<&str>); 12] = [
         ("sql-file", vec!["--sql", report.to_str().unwrap()]),
         ("taar-amowhitelist", vec![]),
         ("taar-locale", vec![]),
@@ -76,9 +79,11 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("ab-readout", vec![]),
         ("ising-denoise", vec!["--reference", "ising/clean"]),
         ("access-logs", vec!["--routes", routes.to_str().unwrap()]),
+        ("db-import users", [&sqlite[..], &["users", "--split-by", "user_id"]].concat()),
     ];
     let mut planned = std::collections::BTreeSet::new();
-    for (job, flags) in jobs {
+    for (label, flags) in jobs {
+        let job = label.split(' ').next().unwrap();
         let mut args = vec!["run", job, "--data-root", data, "--output-root", dry_root, "--date", "20261121", "--dry-run", "--format", "json", "-q"];
         args.extend(flags);
         let summary: serde_json::Value = serde_json::from_str(&ok(fletch(&args))).unwrap();
@@ -94,15 +99,16 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         planned.extend(sources.iter().map(|s| s.to_string()));
         // The same outputs, under the other root, as the run's summary lists them.
         let would: Vec<String> = summary["outputs"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap().replace("/dry/", "/output/")).collect();
-        let section = quickstart.split(&format!("\n{job}:\n")).nth(1).unwrap_or_else(|| panic!("{job} not in {quickstart}"));
+        let section = quickstart.split(&format!("\n{label}:\n")).nth(1).unwrap_or_else(|| panic!("{label} not in {quickstart}"));
         let wrote: Vec<&str> = section.lines().take_while(|l| l.starts_with("  ")).map(|l| l.trim().split("  (").next().unwrap()).collect();
         assert_eq!(would, wrote, "{job}");
     }
     assert!(!dry.exists(), "a dry run wrote {}", dry.display());
     // Every step of every job was planned (taar-similarity's cluster
-    // assignments run only with --clusters-table; the quickstart's SQL is sql-file's).
+    // assignments run only with --clusters-table; the quickstart's and the web
+    // reports' SQL is sql-file's).
     let repo = std::path::PathBuf::from(crate::support::repo_path("sql"));
-    for folder in std::fs::read_dir(&repo).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("quickstart")) {
+    for folder in std::fs::read_dir(&repo).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("quickstart") && !p.ends_with("web")) {
         for file in std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()) {
             let source = format!("sql/{}/{file}", folder.file_name().unwrap().to_str().unwrap());
             assert!(planned.contains(&source) || source == "sql/taar-similarity/cluster_assignments.sql", "{source} was not planned: {planned:?}");

@@ -6,6 +6,7 @@ mod access_logs;
 mod chaos;
 mod cli_errors;
 mod cluster_faults;
+mod db_import;
 mod deploy;
 mod distributed;
 mod flight_sql;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need besides Rust into a Python venv (.venv/):
+# Installs what the tests need besides Rust: Debian's PostgreSQL and
+# MariaDB servers (db-import's sources, started by tests/databases.sh) and
+# the OpenSSL headers their Rust drivers build with; then, into a Python venv (.venv/):
 # moto's S3 and DynamoDB server and boto3, the TAAR service (mozilla-taar3)
 # as the real consumer of taar-* outputs, the ADBC Flight SQL driver with
 # pyarrow and pandas (notebook test), kubernetes-validate (deploy/k8s) and
@@ -7,6 +9,16 @@
 # Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packages=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+command -v mariadbd >/dev/null || packages+=(mariadb-server mariadb-client)
+dpkg -s libssl-dev >/dev/null 2>&1 || packages+=(libssl-dev)
+command -v pkg-config >/dev/null || packages+=(pkg-config)
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

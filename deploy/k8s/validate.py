@@ -42,8 +42,9 @@ ORDER = [
 ]
 # Jobs that run by hand, not on a schedule (a readout is read once an experiment ends,
 # images are denoised when they arrive; access-logs rewrites its whole table, so a
-# daily schedule waits for per-day runs).
-UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs"}
+# daily schedule waits for per-day runs; db-import's source database, tables and
+# credentials belong to each deployment's own CronJob).
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import"}
 
 
 def fail(message):

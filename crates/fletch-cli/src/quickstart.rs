@@ -17,6 +17,13 @@ use fletch_jobs::taar::{AMO_WHITELIST, CURATED_WHITELIST};
 use fletch_udfs::text::JsonListTable;
 
 const LOCALE_TOP_ADDONS: &str = include_str!("../../../sql/quickstart/locale_top_addons.sql");
+/// The web warehouse's reports over `behaviour` and the imported tables.
+const WEB_REPORTS: &[(&str, &str)] = &[
+    ("actions_by_segment", include_str!("../../../sql/web/actions_by_segment.sql")),
+    ("signup_funnel", include_str!("../../../sql/web/signup_funnel.sql")),
+];
+/// The tables db-import copies from the web application's SQLite database, and their keys.
+const WEB_TABLES: &[(&str, &str)] = &[("users", "user_id"), ("accounts", "account_id"), ("transactions", "transaction_id")];
 
 /// The run date: the last day `clients-daily` generates by default.
 pub const SAMPLE_DATE: &str = "20261121";
@@ -60,33 +67,54 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     }
     runs.push(JobRun { job: "curated table".into(), outputs: curated_table(&data).await? });
 
-    let report = root.file_url("locale_top_addons.sql").to_file_path().map_err(|_| Error::usage("the quickstart needs a local directory"))?;
-    std::fs::write(&report, LOCALE_TOP_ADDONS).map_err(|e| Error::io(format!("cannot write {}: {e}", report.display())))?;
-    let report = report.display().to_string();
+    let report = write_sql(&root, "locale_top_addons", LOCALE_TOP_ADDONS)?;
     // Every job with its defaults, except that guidguid reads the whitelist
     // amowhitelist has just written (production keeps both in one bucket),
     // ising-denoise compares with the clean images `gen noisy-images` drew,
     // access-logs routes with the application's routes `gen webapp` wrote,
+    // db-import copies the application's tables beside its behaviour table,
     // and taar-amodump and taar-update-whitelist, which need the AMO API:
     // `gen amo` wrote the dump and the curated whitelist they make.
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
     let routes = data.file_url(fletch_datagen::webapp::ROUTES_FILE).to_string();
+    let sqlite = format!("sqlite://{}", fletch_datagen::webapp::SQLITE_FILE);
     for job in fletch_jobs::all().into_iter().filter(|j| !["taar-amodump", "taar-update-whitelist"].contains(&j.spec().name)) {
         let name = job.spec().name;
-        let flags: &[(&str, &str)] = match name {
-            "sql-file" => &[("sql", &report)],
-            "taar-lite-guidguid" => &[("whitelist", &amo_whitelist)],
-            "ising-denoise" => &[("reference", "ising/clean")],
-            "access-logs" => &[("routes", &routes)],
-            _ => &[],
+        let runs_of: Vec<(String, Vec<(&str, &str)>)> = match name {
+            "sql-file" => vec![(name.into(), vec![("sql", &report)])],
+            "taar-lite-guidguid" => vec![(name.into(), vec![("whitelist", &amo_whitelist)])],
+            "ising-denoise" => vec![(name.into(), vec![("reference", "ising/clean")])],
+            "access-logs" => vec![(name.into(), vec![("routes", &routes)])],
+            "db-import" => WEB_TABLES.iter().map(|(table, key)| (format!("{name} {table}"), vec![("connect", sqlite.as_str()), ("table", table), ("split-by", key), ("prefix", "web/")])).collect(),
+            _ => vec![(name.into(), vec![])],
         };
-        let raw: BTreeMap<String, Vec<String>> = flags.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
-        let args = JobArgs::parse(job.spec().params, &raw)?;
-        let common = [("data-root", data.as_str()), ("output-root", out.as_str()), ("date", SAMPLE_DATE)];
-        let opts = RunOptions::from_flags(|f| common.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_string()), quiet)?;
-        runs.push(JobRun { job: name.into(), outputs: framework::run(job, opts, &args).await?.outputs });
+        for (label, flags) in runs_of {
+            runs.push(JobRun { job: label, outputs: run_job(job, &data, &out, &flags, quiet).await? });
+        }
+    }
+    // The reports over the web warehouse, once access-logs and db-import have run.
+    let sql_file = fletch_jobs::find("sql-file").expect("sql-file is a job");
+    for (name, sql) in WEB_REPORTS {
+        let file = write_sql(&root, name, sql)?;
+        runs.push(JobRun { job: format!("sql-file {name}"), outputs: run_job(sql_file, &out.join("web"), &out, &[("sql", &file)], quiet).await? });
     }
     Ok(runs)
+}
+
+/// Runs `job` embedded on the sample's date with `flags`.
+async fn run_job(job: &dyn framework::Job, data: &Location, out: &Location, flags: &[(&str, &str)], quiet: bool) -> Result<Vec<Written>> {
+    let raw: BTreeMap<String, Vec<String>> = flags.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
+    let args = JobArgs::parse(job.spec().params, &raw)?;
+    let common = [("data-root", data.as_str()), ("output-root", out.as_str()), ("date", SAMPLE_DATE)];
+    let opts = RunOptions::from_flags(|f| common.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_string()), quiet)?;
+    Ok(framework::run(job, opts, &args).await?.outputs)
+}
+
+/// Writes a report's SQL as `<dir>/<name>.sql`, for sql-file to read; returns its path.
+fn write_sql(root: &Location, name: &str, sql: &str) -> Result<String> {
+    let path = root.file_url(&format!("{name}.sql")).to_file_path().map_err(|_| Error::usage("the quickstart needs a local directory"))?;
+    std::fs::write(&path, sql).map_err(|e| Error::io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
 }
 
 /// The curated whitelist `gen amo` wrote, as the table `curated` (guid) the report reads.

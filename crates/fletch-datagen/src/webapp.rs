@@ -19,6 +19,8 @@ use crate::{Error, GenOptions, Result, Sinks};
 pub const ROUTES_FILE: &str = "webapp/routes.tsv";
 pub const SCHEMA_FILE: &str = "webapp/schema.sql";
 pub const DATA_FILE: &str = "webapp/data.sql";
+/// The same tables and rows as a SQLite database (`db-import --connect sqlite://webapp/webapp.sqlite`).
+pub const SQLITE_FILE: &str = "webapp/webapp.sqlite";
 pub const LOG_FOLDER: &str = "access_logs";
 const USERS_AT_SCALE_1: f64 = 10_000.0;
 const LINES_PER_DAY_AT_SCALE_1: f64 = 500_000.0;
@@ -86,7 +88,9 @@ pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
     let users = build_users(opts);
     sinks.file(ROUTES_FILE, ROUTES.as_bytes().to_vec()).await?;
     sinks.file(SCHEMA_FILE, SCHEMA.as_bytes().to_vec()).await?;
-    sinks.file(DATA_FILE, data_sql(opts, &users).into_bytes()).await?;
+    let data = data_sql(opts, &users);
+    sinks.file(SQLITE_FILE, sqlite_database(&data)?).await?;
+    sinks.file(DATA_FILE, data.into_bytes()).await?;
     let days: Vec<u32> = (0..opts.days).collect();
     let step = opts.progress.counted_step("generate access logs", days.len() as u64, "days");
     in_waves(&days, |&day| log_day(opts, &users, day), async |_, (name, body)| {
@@ -157,6 +161,17 @@ fn data_sql(opts: &GenOptions, users: &[User]) -> String {
     }
     insert("transactions", transactions);
     sql
+}
+
+/// The bytes of a SQLite database file holding [`SCHEMA`] and `data`.
+fn sqlite_database(data: &str) -> Result<Vec<u8>> {
+    let failed = |e: &dyn std::fmt::Display| Error::io(format!("{SQLITE_FILE}: {e}"));
+    let dir = tempfile::tempdir().map_err(|e| failed(&e))?;
+    let path = dir.path().join("webapp.sqlite");
+    let db = rusqlite::Connection::open(&path).map_err(|e| failed(&e))?;
+    db.execute_batch(&format!("BEGIN;\n{SCHEMA}{data}COMMIT;")).map_err(|e| failed(&e))?;
+    db.close().map_err(|(_, e)| failed(&e))?;
+    std::fs::read(&path).map_err(|e| failed(&e))
 }
 
 /// One day of the access log: `access-YYYYMMDD.log` (`.log.gz` for the first day).

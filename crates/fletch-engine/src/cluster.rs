@@ -62,7 +62,7 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
     }
     .with_override_session_builder(Arc::new(session_state))
     .with_override_config_producer(Arc::new(cluster_config));
-    let config = SchedulerConfig { override_logical_codec: Some(codec::logical_codec()), ..config };
+    let config = SchedulerConfig { override_logical_codec: Some(codec::logical_codec()), override_physical_codec: Some(codec::physical_codec()), ..config };
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Error::Cluster(format!("cannot start the scheduler: {e}")))?;
@@ -140,6 +140,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
             Arc::new(move |endpoint: tonic::transport::Endpoint| endpoint.user_agent(agent.clone()).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)) as _
         }),
         override_function_registry: Some(executor_registry()?),
+        override_physical_codec: Some(codec::physical_codec()),
         override_runtime_producer: Some(Arc::new(|_| runtime_env())),
         health: health.clone(),
         ..Default::default()

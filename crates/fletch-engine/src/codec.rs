@@ -1,11 +1,13 @@
-//! The logical-plan codec of fletch's clients and scheduler: Ballista's,
-//! plus the table providers of fletch's table functions and of input tables
-//! read without some files, which DataFusion cannot serialise by itself.
-//! Unknown nodes go to Ballista's codec.
+//! The plan codecs of fletch's clients, scheduler and executors: Ballista's,
+//! plus the table providers of fletch's table functions, of input tables
+//! read without some files and of databases (logical plans, client to
+//! scheduler), and the database scans executors run (physical plans,
+//! scheduler to executors), which DataFusion cannot serialise by itself.
+//! Unknown nodes go to Ballista's codecs.
 
 use std::sync::Arc;
 
-use ballista_core::serde::BallistaLogicalExtensionCodec;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{TableReference, exec_err};
@@ -13,10 +15,14 @@ use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use fletch_udfs::text::JsonListTable;
 
 use crate::catalog::{SKIPPING_TABLE_TAG, SkippingTable};
+use crate::db::scan::DB_SCAN_TAG;
+use crate::db::{DbScan, DbScanExec, DbTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";
@@ -56,6 +62,9 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
             let encoded = serde_json::from_slice(json).map_err(|e| DataFusionError::Execution(format!("input table {table_ref}: {e}")))?;
             return Ok(Arc::new(SkippingTable::decode(encoded, &schema, ctx.session_config().options())?));
         }
+        if let Some(json) = buf.strip_prefix(DB_SCAN_TAG) {
+            return Ok(Arc::new(DbTable(DbScan::decode(json)?.0)));
+        }
         self.inner.try_decode_table_provider(buf, table_ref, schema, ctx)
     }
 
@@ -74,6 +83,9 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
             buf.extend_from_slice(SKIPPING_TABLE_TAG);
             return serde_json::to_writer(buf, t.encoded()).map_err(|e| DataFusionError::Execution(format!("input table {table_ref}: {e}")));
         }
+        if let Some(t) = node.downcast_ref::<DbTable>() {
+            return t.0.encode(None, buf);
+        }
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }
 
@@ -83,6 +95,34 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
 
     fn try_encode_file_format(&self, buf: &mut Vec<u8>, node: Arc<dyn FileFormatFactory>) -> Result<()> {
         self.inner.try_encode_file_format(buf, node)
+    }
+}
+
+pub fn physical_codec() -> Arc<dyn PhysicalExtensionCodec> {
+    Arc::new(FletchPhysicalCodec::default())
+}
+
+#[derive(Debug, Default)]
+pub struct FletchPhysicalCodec {
+    inner: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for FletchPhysicalCodec {
+    fn try_decode(&self, buf: &[u8], inputs: &[Arc<dyn ExecutionPlan>], ctx: &TaskContext, converter: &dyn PhysicalProtoConverterExtension) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(json) = buf.strip_prefix(DB_SCAN_TAG) {
+            let (scan, projection) = DbScan::decode(json)?;
+            let [queries] = inputs else { return exec_err!("DbScanExec: expected one input, got {}", inputs.len()) };
+            return Ok(Arc::new(DbScanExec::new(scan.source, scan.schema, projection, queries.clone())?));
+        }
+        self.inner.try_decode(buf, inputs, ctx, converter)
+    }
+
+    fn try_encode(&self, node: Arc<dyn ExecutionPlan>, buf: &mut Vec<u8>, converter: &dyn PhysicalProtoConverterExtension) -> Result<()> {
+        if let Some(exec) = node.downcast_ref::<DbScanExec>() {
+            // The queries travel as the node's input.
+            return exec.scan().encode(exec.projection(), buf);
+        }
+        self.inner.try_encode(node, buf, converter)
     }
 }
 
@@ -100,6 +140,26 @@ mod tests {
             .try_decode_table_provider(&buf, &TableReference::bare("t"), table.schema(), &TaskContext::default())
             .unwrap();
         assert_eq!(decoded.downcast_ref::<JsonListTable>().unwrap().url(), "s3://bucket/whitelist.json");
+    }
+
+    #[test]
+    fn database_scans_round_trip_without_their_password_showing() {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
+        let source = crate::db::Source::parse("postgres://fletch:pw@127.0.0.1:5433/webapp", None, |_| unreachable!()).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("name", DataType::Utf8, true)]));
+        let queries = datafusion::physical_plan::empty::EmptyExec::new(schema.clone());
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(DbScanExec::new(source, schema.clone(), Some(vec![1]), Arc::new(queries)).unwrap());
+        let codec = FletchPhysicalCodec::default();
+        let mut buf = Vec::new();
+        codec.try_encode(exec.clone(), &mut buf, &DefaultPhysicalProtoConverter {}).unwrap();
+        let decoded = codec.try_decode(&buf, &exec.children().into_iter().cloned().collect::<Vec<_>>(), &TaskContext::default(), &DefaultPhysicalProtoConverter {}).unwrap();
+        let decoded = decoded.downcast_ref::<DbScanExec>().unwrap();
+        assert_eq!(decoded.scan().schema, schema);
+        assert_eq!(decoded.projection(), Some(&[1][..]));
+        assert_eq!(decoded.schema().field(0).name(), "name");
+        let shown = datafusion::physical_plan::displayable(decoded).one_line().to_string();
+        assert!(shown.contains("postgres://fletch@127.0.0.1:5433/webapp") && !shown.contains("pw"), "{shown}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod codec;
 pub mod confined;
+pub mod db;
 pub mod error;
 pub mod external_tables;
 pub mod faults;

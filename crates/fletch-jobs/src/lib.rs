@@ -4,6 +4,7 @@
 
 pub mod ab_readout;
 pub mod access_logs;
+pub mod db_import;
 pub mod framework;
 mod http;
 pub mod ising_denoise;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
         &access_logs::AccessLogs,
+        &db_import::DbImport,
     ]
 }
 

@@ -84,6 +84,7 @@ pub struct RunContext {
     /// Everything the run writes, committed by the framework when the job succeeds.
     pub outputs: Outputs,
     pub(super) output_folders: BTreeMap<&'static str, String>,
+    pub(super) output_partitions: BTreeMap<&'static str, Vec<String>>,
     /// The input tables registered so far.
     pub(super) inputs: Vec<InputTable>,
     /// The plans of a dry run's steps.
@@ -93,7 +94,7 @@ pub struct RunContext {
 impl RunContext {
     pub(super) fn new(ctx: SessionContext, opts: RunOptions, outputs: Outputs) -> Self {
         let progress = Progress::new(opts.quiet);
-        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), inputs: Vec::new(), plans: Vec::new() }
+        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), output_partitions: BTreeMap::new(), inputs: Vec::new(), plans: Vec::new() }
     }
 
     /// `YYYYMMDD`, as dated output copies and `submission_date_s3` spell it.

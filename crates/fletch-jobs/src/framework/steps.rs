@@ -256,6 +256,12 @@ impl RunContext {
         self.output_folders.insert(step.name, folder.to_string());
     }
 
+    /// Partitions an output step's table by `columns` the job chose at run
+    /// time, rather than by those the step declares.
+    pub fn set_output_partitions(&mut self, step: &SqlStep, columns: Vec<String>) {
+        self.output_partitions.insert(step.name, columns);
+    }
+
     /// Runs one step with `params` bound; its result becomes what the step declares.
     pub async fn run(&mut self, step: &SqlStep, params: &Params) -> Result<Ran> {
         self.run_step(step, params, true).await
@@ -307,7 +313,10 @@ impl RunContext {
             Becomes::Scratch => Ran { rows: Some(self.outputs.scratch_table(&self.ctx, step.name, df).await.map_err(in_step)?), batches: Vec::new() },
             Becomes::Output(partition_by) => {
                 let folder = self.output_folder(step);
-                let partition_by: Vec<String> = partition_by.iter().map(|c| c.to_string()).collect();
+                let partition_by = match self.output_partitions.get(step.name) {
+                    Some(columns) => columns.clone(),
+                    None => partition_by.iter().map(|c| c.to_string()).collect(),
+                };
                 let staged = self.outputs.stage_table(&folder, df, &partition_by).await.map_err(in_step)?;
                 if staged.rows == 0 {
                     log::warn!("{folder}: no rows");

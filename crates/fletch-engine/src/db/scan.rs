@@ -1,0 +1,219 @@
+//! A database read as a table: one SQL query per partition (a split of the
+//! key's range), each run where its partition runs (on an executor, on a
+//! cluster). [`DbScan`] is what travels through fletch's codecs: the
+//! source, the queries and the schema, never a connection; in a physical
+//! plan the queries are the rows of [`DbScanExec`]'s input.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use datafusion::arrow::array::{AsArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::TableType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::source::Source;
+
+/// Marks a [`DbScan`] in a logical or physical plan; JSON follows.
+pub const DB_SCAN_TAG: &[u8] = b"fletch.db_scan\0";
+
+/// Rows of a database: `queries[i]` gives partition `i`, every one in `schema`'s columns.
+#[derive(Clone, Debug)]
+pub struct DbScan {
+    pub source: Source,
+    pub queries: Vec<String>,
+    pub schema: SchemaRef,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Encoded {
+    source: Source,
+    queries: Vec<String>,
+    /// The Arrow IPC stream of the schema (no batches), base64.
+    schema: String,
+    projection: Option<Vec<usize>>,
+}
+
+impl DbScan {
+    /// The tagged bytes of this scan (and of a projection of its columns).
+    pub fn encode(&self, projection: Option<&[usize]>, buf: &mut Vec<u8>) -> Result<()> {
+        let mut ipc = Vec::new();
+        StreamWriter::try_new(&mut ipc, &self.schema)?.finish()?;
+        let encoded = Encoded {
+            source: self.source.clone(),
+            queries: self.queries.clone(),
+            schema: base64::engine::general_purpose::STANDARD.encode(ipc),
+            projection: projection.map(<[usize]>::to_vec),
+        };
+        buf.extend_from_slice(DB_SCAN_TAG);
+        serde_json::to_writer(buf, &encoded).map_err(|e| DataFusionError::Internal(format!("database scan: {e}")))
+    }
+
+    /// The scan and projection [`DbScan::encode`] wrote, without its tag.
+    pub fn decode(json: &[u8]) -> Result<(Self, Option<Vec<usize>>)> {
+        let bad = |e: &dyn fmt::Display| DataFusionError::Internal(format!("database scan: {e}"));
+        let e: Encoded = serde_json::from_slice(json).map_err(|e| bad(&e))?;
+        let ipc = base64::engine::general_purpose::STANDARD.decode(e.schema).map_err(|e| bad(&e))?;
+        let schema = StreamReader::try_new(std::io::Cursor::new(ipc), None)?.schema();
+        Ok((DbScan { source: e.source, queries: e.queries, schema }, e.projection))
+    }
+}
+
+/// [`DbScan`] as a table for SQL to read.
+#[derive(Debug)]
+pub struct DbTable(pub DbScan);
+
+#[async_trait]
+impl TableProvider for DbTable {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(&self, _state: &dyn Session, projection: Option<&Vec<usize>>, _filters: &[Expr], _limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        // The queries are data, one partition each, under the node that runs
+        // them: Ballista hands each task its slice of a memory source's
+        // partitions, where it would run every partition of an unknown leaf.
+        let schema = Arc::new(Schema::new(vec![Field::new("query", DataType::Utf8, false)]));
+        let partitions = self
+            .0
+            .queries
+            .iter()
+            .map(|q| Ok(vec![RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![q.as_str()]))])?]))
+            .collect::<Result<Vec<_>>>()?;
+        let queries = MemorySourceConfig::try_new_exec(&partitions, schema, None)?;
+        Ok(Arc::new(DbScanExec::new(self.0.source.clone(), self.0.schema.clone(), projection.cloned(), queries)?))
+    }
+}
+
+/// Runs each query its input holds against the database and streams the
+/// rows, in the partition the query came in.
+#[derive(Debug)]
+pub struct DbScanExec {
+    source: Source,
+    /// The columns every query gives.
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    queries: Arc<dyn ExecutionPlan>,
+    properties: Arc<PlanProperties>,
+}
+
+impl DbScanExec {
+    pub fn new(source: Source, schema: SchemaRef, projection: Option<Vec<usize>>, queries: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        let projected = match &projection {
+            Some(p) => Arc::new(schema.project(p)?),
+            None => schema.clone(),
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(projected),
+            Partitioning::UnknownPartitioning(queries.properties().output_partitioning().partition_count()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(DbScanExec { source, schema, projection, queries, properties: Arc::new(properties) })
+    }
+
+    /// The scan without its queries, which travel as the node's input.
+    pub fn scan(&self) -> DbScan {
+        DbScan { source: self.source.clone(), queries: Vec::new(), schema: self.schema.clone() }
+    }
+
+    pub fn projection(&self) -> Option<&[usize]> {
+        self.projection.as_deref()
+    }
+
+    /// The rows of one query, in the scan's (projected) columns.
+    fn rows(&self, sql: String, partition: usize) -> impl futures::Stream<Item = Result<RecordBatch>> + Send + use<> {
+        let (source, full, projection, out) = (self.source.clone(), self.schema.clone(), self.projection.clone(), self.schema());
+        let in_split = {
+            let (source, sql) = (source.clone(), sql.clone());
+            move |e: &dyn fmt::Display| DataFusionError::Execution(format!("{source}: split {} (`{sql}`): {}", partition + 1, source.redact(&e.to_string())))
+        };
+        let failed = in_split.clone();
+        futures::stream::once(async move {
+            let pool = source.open().await.map_err(|e| failed(&e))?;
+            let rows = pool.query(&sql, Some(full)).await.map_err(|e| failed(&e))?;
+            Ok::<_, DataFusionError>(rows.map(move |b| {
+                // The stream needs the pool's connection until it ends.
+                let _open = &pool;
+                b.map_err(|e| failed(&e))
+            }))
+        })
+        .try_flatten()
+        .map(move |batch| {
+            let batch = match &projection {
+                Some(p) => batch?.project(p)?,
+                None => batch?,
+            };
+            RecordBatch::try_new(out.clone(), batch.columns().to_vec()).map_err(|e| in_split(&format!("rows not in the columns' types: {e}")))
+        })
+    }
+}
+
+impl DisplayAs for DbScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "DbScanExec: {}", self.source)
+    }
+}
+
+impl ExecutionPlan for DbScanExec {
+    fn name(&self) -> &str {
+        "DbScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.queries]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // One query per partition, as planned: no round-robin in between.
+        vec![false]
+    }
+
+    fn apply_expressions(&self, _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [queries] = <[_; 1]>::try_from(children).map_err(|c| DataFusionError::Internal(format!("DbScanExec takes one input, not {}", c.len())))?;
+        Ok(Arc::new(DbScanExec::new(self.source.clone(), self.schema.clone(), self.projection.clone(), queries)?))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let queries = self.queries.execute(partition, context)?;
+        let this = DbScanExec::new(self.source.clone(), self.schema.clone(), self.projection.clone(), self.queries.clone())?;
+        let rows = queries
+            .map_ok(|batch| {
+                let texts = batch.column(0).as_string::<i32>();
+                (0..batch.num_rows()).map(|i| texts.value(i).to_string()).collect::<Vec<_>>()
+            })
+            .map_ok(|texts| futures::stream::iter(texts.into_iter().map(Ok::<_, DataFusionError>)))
+            .try_flatten()
+            .map_ok(move |sql| this.rows(sql, partition))
+            .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), rows)))
+    }
+}
