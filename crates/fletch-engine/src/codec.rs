@@ -1,8 +1,9 @@
 //! The plan codecs of fletch's clients, scheduler and executors: Ballista's,
 //! plus the table providers of fletch's table functions, of input tables
-//! read without some files and of databases (logical plans, client to
-//! scheduler), and the database scans executors run (physical plans,
-//! scheduler to executors), which DataFusion cannot serialise by itself.
+//! read without some files, of databases and of gzipped text (logical plans,
+//! client to scheduler), and the database scans and gzip readers executors
+//! run (physical plans, scheduler to executors), which DataFusion cannot
+//! serialise by itself.
 //! Unknown nodes go to Ballista's codecs.
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use fletch_udfs::text::JsonListTable;
 use crate::catalog::{SKIPPING_TABLE_TAG, SkippingTable};
 use crate::db::scan::DB_SCAN_TAG;
 use crate::db::{DbScan, DbScanExec, DbTable};
+use crate::gzip_lines::{GZIP_LINES_TAG, GzipLinesExec, GzipLinesTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";
@@ -65,6 +67,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
         if let Some(json) = buf.strip_prefix(DB_SCAN_TAG) {
             return Ok(Arc::new(DbTable(DbScan::decode(json)?.0)));
         }
+        if let Some(json) = buf.strip_prefix(GZIP_LINES_TAG) {
+            let urls = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("gzip lines of {table_ref}: {e}")))?;
+            return Ok(Arc::new(GzipLinesTable { urls }));
+        }
         self.inner.try_decode_table_provider(buf, table_ref, schema, ctx)
     }
 
@@ -85,6 +91,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
         }
         if let Some(t) = node.downcast_ref::<DbTable>() {
             return t.0.encode(None, buf);
+        }
+        if let Some(t) = node.downcast_ref::<GzipLinesTable>() {
+            buf.extend_from_slice(GZIP_LINES_TAG);
+            return serde_json::to_writer(buf, &t.urls).map_err(|e| DataFusionError::Internal(format!("gzip lines of {table_ref}: {e}")));
         }
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }
@@ -114,6 +124,10 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             let [queries] = inputs else { return exec_err!("DbScanExec: expected one input, got {}", inputs.len()) };
             return Ok(Arc::new(DbScanExec::new(scan.source, scan.schema, projection, queries.clone())?));
         }
+        if buf == GZIP_LINES_TAG {
+            let [files] = inputs else { return exec_err!("GzipLinesExec: expected one input, got {}", inputs.len()) };
+            return Ok(Arc::new(GzipLinesExec::new(files.clone())));
+        }
         self.inner.try_decode(buf, inputs, ctx, converter)
     }
 
@@ -121,6 +135,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
         if let Some(exec) = node.downcast_ref::<DbScanExec>() {
             // The queries travel as the node's input.
             return exec.scan().encode(exec.projection(), buf);
+        }
+        if node.downcast_ref::<GzipLinesExec>().is_some() {
+            // The file URLs travel as the node's input.
+            buf.extend_from_slice(GZIP_LINES_TAG);
+            return Ok(());
         }
         self.inner.try_encode(node, buf, converter)
     }

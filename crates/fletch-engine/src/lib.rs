@@ -15,6 +15,7 @@ pub mod error;
 pub mod external_tables;
 pub mod faults;
 pub mod flight_sql;
+pub mod gzip_lines;
 pub mod location;
 pub mod outputs;
 pub mod params;
@@ -26,6 +27,7 @@ pub mod server;
 pub mod session;
 pub mod signals;
 pub mod stores;
+pub mod work_items;
 
 pub use error::{Error, Result};
 pub use location::Location;

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use datafusion::arrow::array::{AsArray, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -22,7 +21,6 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use futures::{StreamExt, TryStreamExt};
@@ -90,17 +88,8 @@ impl TableProvider for DbTable {
     }
 
     async fn scan(&self, _state: &dyn Session, projection: Option<&Vec<usize>>, _filters: &[Expr], _limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
-        // The queries are data, one partition each, under the node that runs
-        // them: Ballista hands each task its slice of a memory source's
-        // partitions, where it would run every partition of an unknown leaf.
-        let schema = Arc::new(Schema::new(vec![Field::new("query", DataType::Utf8, false)]));
-        let partitions = self
-            .0
-            .queries
-            .iter()
-            .map(|q| Ok(vec![RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![q.as_str()]))])?]))
-            .collect::<Result<Vec<_>>>()?;
-        let queries = MemorySourceConfig::try_new_exec(&partitions, schema, None)?;
+        // The queries are data, one partition each (crate::work_items).
+        let queries = crate::work_items::plan(&self.0.queries)?;
         Ok(Arc::new(DbScanExec::new(self.0.source.clone(), self.0.schema.clone(), projection.cloned(), queries)?))
     }
 }
@@ -203,17 +192,8 @@ impl ExecutionPlan for DbScanExec {
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let queries = self.queries.execute(partition, context)?;
         let this = DbScanExec::new(self.source.clone(), self.schema.clone(), self.projection.clone(), self.queries.clone())?;
-        let rows = queries
-            .map_ok(|batch| {
-                let texts = batch.column(0).as_string::<i32>();
-                (0..batch.num_rows()).map(|i| texts.value(i).to_string()).collect::<Vec<_>>()
-            })
-            .map_ok(|texts| futures::stream::iter(texts.into_iter().map(Ok::<_, DataFusionError>)))
-            .try_flatten()
-            .map_ok(move |sql| this.rows(sql, partition))
-            .try_flatten();
+        let rows = crate::work_items::items(&self.queries, partition, context)?.map_ok(move |sql| this.rows(sql, partition)).try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), rows)))
     }
 }

@@ -23,6 +23,9 @@ use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::common::config::JsonOptions;
+use datafusion::common::parsers::CompressionTypeVariant;
+use datafusion::datasource::file_format::json::JsonFormatFactory;
 use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -128,9 +131,14 @@ impl Outputs {
     /// Hive-partitioned by `partition_by`.
     /// A failed write stages nothing, so the same table can be staged again.
     pub async fn stage_table(&mut self, table: &str, df: DataFrame, partition_by: &[String]) -> Result<StagedTable> {
+        self.stage_table_as(table, df, partition_by, TableFormat::Parquet).await
+    }
+
+    /// [`Outputs::stage_table`] in `format`.
+    pub async fn stage_table_as(&mut self, table: &str, df: DataFrame, partition_by: &[String], format: TableFormat) -> Result<StagedTable> {
         debug_assert!(!self.dry, "a dry run stages no table");
         let location = self.table_dir(table)?;
-        match write_parquet(df, &location, partition_by).await {
+        match write_table(df, &location, partition_by, format).await {
             Ok(rows) => {
                 self.add_rows(table, rows);
                 Ok(StagedTable { location, rows })
@@ -173,7 +181,7 @@ impl Outputs {
     /// `ctx`) and that is never committed. Returns its rows.
     pub async fn scratch_table(&mut self, ctx: &SessionContext, name: &str, df: DataFrame) -> Result<u64> {
         let location = self.scratch_dir(name)?;
-        let rows = match write_parquet(df, &location, &[]).await {
+        let rows = match write_table(df, &location, &[], TableFormat::Parquet).await {
             Ok(rows) => rows,
             Err(e) => {
                 remove_after_failure(&location).await;
@@ -493,13 +501,29 @@ fn writing(location: &Location, e: Error) -> Error {
 
 /// Writes `df` as Parquet under `location`; an empty result still leaves one
 /// file with every column, so the table stays readable with its schema.
-async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[String]) -> Result<u64> {
+/// The files of an output table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableFormat {
+    #[default]
+    Parquet,
+    /// Newline-delimited JSON objects, gzipped (`*.json.gz`): what Hive's
+    /// JSON SerDe tables read.
+    JsonLinesGz,
+}
+
+async fn write_table(df: DataFrame, location: &Location, partition_by: &[String], format: TableFormat) -> Result<u64> {
     let schema = df.schema().as_arrow().clone();
-    // DataFrame::write_parquet's plan, run through the cluster watch.
+    // DataFrame::write_parquet's (write_json's) plan, run through the cluster watch.
     let (state, plan) = df.into_parts();
     let on_cluster = state.config().get_extension::<crate::remote::Cluster>().is_some();
-    let format = format_as_file_type(Arc::new(ParquetFormatFactory::new()));
-    let copy = LogicalPlanBuilder::copy_to(plan, location.as_str().to_string(), format, Default::default(), partition_by.to_vec())?.build()?;
+    let file_type = match format {
+        TableFormat::Parquet => format_as_file_type(Arc::new(ParquetFormatFactory::new())),
+        TableFormat::JsonLinesGz => {
+            let options = JsonOptions { compression: CompressionTypeVariant::GZIP, ..Default::default() };
+            format_as_file_type(Arc::new(JsonFormatFactory::new_with_options(options)))
+        }
+    };
+    let copy = LogicalPlanBuilder::copy_to(plan, location.as_str().to_string(), file_type, Default::default(), partition_by.to_vec())?.build()?;
     let batches = crate::remote::collect(DataFrame::new(state, copy)).await?;
     let rows = batches
         .iter()
@@ -507,11 +531,14 @@ async fn write_parquet(df: DataFrame, location: &Location, partition_by: &[Strin
         .map(|c| c.as_primitive::<UInt64Type>().iter().flatten().sum::<u64>())
         .sum();
     if on_cluster {
-        check_no_leftovers(location, rows).await?;
+        check_no_leftovers(location, rows, format).await?;
     }
     if rows == 0 && usage(location).await?.0 == 0 {
-        let body = parquet_bytes(Arc::new(schema), &[], None).map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?;
-        let url = location.file_url("part-00000.parquet");
+        let (name, body) = match format {
+            TableFormat::Parquet => ("part-00000.parquet", parquet_bytes(Arc::new(schema), &[], None).map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?),
+            TableFormat::JsonLinesGz => ("part-00000.json.gz", flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()).finish().map_err(|e| Error::io(format!("cannot encode an empty table: {e}")))?),
+        };
+        let url = location.file_url(name);
         location.store()?.put(&key_of(&url), PutPayload::from(body)).await.map_err(|e| Error::io(format!("cannot write {url}: {e}")))?;
     }
     Ok(rows)
@@ -530,12 +557,36 @@ pub fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch], props: Option<W
 /// got far enough leaves its files (named by a write id of its own) beside
 /// the rerun's. Only the attempts that counted are in `rows`, so files
 /// holding more mean leftovers: the write is interrupted, to run again.
-async fn check_no_leftovers(location: &Location, rows: u64) -> Result<()> {
-    let on_disk = crate::catalog::rows_in(location).await?;
+async fn check_no_leftovers(location: &Location, rows: u64, format: TableFormat) -> Result<()> {
+    let on_disk = match format {
+        TableFormat::Parquet => crate::catalog::rows_in(location).await?,
+        TableFormat::JsonLinesGz => json_lines_in(location).await?,
+    };
     if on_disk == rows {
         return Ok(());
     }
     Err(Error::Interrupted(format!("{location}: its files hold {on_disk} rows but the job wrote {rows}: tasks of a lost executor left files behind")))
+}
+
+/// The lines of the gzipped JSON files under `location`.
+async fn json_lines_in(location: &Location) -> Result<u64> {
+    let store = location.store()?;
+    let mut lines = 0;
+    for (rel, meta) in location.list_files().await?.into_iter().filter(|(rel, _)| rel.ends_with(".json.gz")) {
+        let bytes = store.get(&meta.location).await?.bytes().await?;
+        let count = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let mut reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(&bytes[..]));
+            let mut n = 0;
+            let mut line = Vec::new();
+            while std::io::BufRead::read_until(&mut reader, b'\n', &mut line)? > 0 {
+                n += 1;
+                line.clear();
+            }
+            Ok(n)
+        });
+        lines += count.await.map_err(|e| Error::io(e.to_string()))?.map_err(|e| Error::io(format!("{location}{rel}: {e}")))?;
+    }
+    Ok(lines)
 }
 
 /// A name no other run in this or another process will pick.

@@ -1,16 +1,15 @@
 //! The text files of an access log as the table `access_log_lines` (`line`):
-//! DataFusion's CSV reader with a delimiter and quote no log line holds, so
-//! that plain files are split by byte ranges at line boundaries and read in
-//! parallel (on the executors on a cluster), and `.gz` files are inflated
-//! (embedded only, for now).
+//! plain files through DataFusion's CSV reader with a delimiter and quote no
+//! log line holds, so that they are split by byte ranges at line boundaries
+//! and read in parallel, and `.gz` files one per partition through
+//! [`GzipLinesTable`]; on a cluster, both on the executors.
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::file_format::csv::CsvFormat;
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use fletch_engine::session::Mode;
+use fletch_engine::gzip_lines::GzipLinesTable;
 use fletch_engine::{Error, Result};
 
 use crate::framework::RunContext;
@@ -37,34 +36,22 @@ pub async fn register(rc: &RunContext, input: &str) -> Result<usize> {
     if files.is_empty() {
         return Err(Error::input(format!("--input: no log files at {location}{}", pattern.map(|p| format!(" matching {p}")).unwrap_or_default())));
     }
-    let gzipped = files.iter().filter(|f| f.ends_with(".gz")).count();
-    if gzipped > 0 && matches!(rc.opts.mode, Mode::Cluster(_)) {
-        // DataFusion 55 sends a CSV scan to executors without its compression
-        // (datafusion-proto's CsvScan), so they would read the gzip bytes as text.
-        return Err(Error::usage(format!(
-            "--input: {gzipped} of the {} files under {location} are gzipped, which a cluster cannot read yet (DataFusion 55 plans lose the compression on the way to executors): run embedded, or decompress them",
-            files.len()
-        )));
-    }
     let schema = Arc::new(Schema::new(vec![Field::new("line", DataType::Utf8, true)]));
+    let url = |f: &String| location.file_url(f).to_string();
+    let (gzipped, plain): (Vec<&String>, Vec<&String>) = files.iter().partition(|f| f.ends_with(".gz"));
     let mut tables = Vec::new();
-    for gz in [false, true] {
-        let urls = files
-            .iter()
-            .filter(|f| f.ends_with(".gz") == gz)
-            .map(|f| ListingTableUrl::parse(location.file_url(f).as_str()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        if urls.is_empty() {
-            continue;
-        }
-        let compression = if gz { FileCompressionType::GZIP } else { FileCompressionType::UNCOMPRESSED };
+    if !plain.is_empty() {
+        let urls = plain.iter().map(|f| ListingTableUrl::parse(url(f))).collect::<std::result::Result<Vec<_>, _>>()?;
         // Control bytes never appear in a log line: httpd and nginx escape them.
-        let format = CsvFormat::default().with_has_header(false).with_delimiter(0x1F).with_quote(0x01).with_escape(None).with_file_compression_type(compression);
+        let format = CsvFormat::default().with_has_header(false).with_delimiter(0x1F).with_quote(0x01).with_escape(None);
         let options = ListingOptions::new(Arc::new(format)).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema.clone());
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
         tables.push(rc.ctx.read_table(Arc::new(ListingTable::try_new(config)?))?);
     }
-    let mut lines = tables.pop().expect("at least one group");
+    if !gzipped.is_empty() {
+        tables.push(rc.ctx.read_table(Arc::new(GzipLinesTable { urls: gzipped.into_iter().map(url).collect() }))?);
+    }
+    let mut lines = tables.pop().expect("at least one file");
     for t in tables {
         lines = t.union(lines)?;
     }

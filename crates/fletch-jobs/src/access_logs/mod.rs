@@ -9,6 +9,7 @@ mod lines;
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array, StringArray};
 use fletch_engine::batches::column;
+use fletch_engine::outputs::TableFormat;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use fletch_udfs::weblog::log_format::LogFormat;
@@ -32,9 +33,10 @@ const SPEC: JobSpec = JobSpec {
         ParamSpec::new("line-format", ParamType::String, "common, combined or an Apache LogFormat string").default("combined"),
         ParamSpec::new("routes", ParamType::String, "the application's URL patterns, `name<TAB>regex` per line (path or URL); without it no action is set"),
         ParamSpec::new("max-malformed-ratio", ParamType::Float, "fail when more of the lines than this do not parse").default("0.01"),
+        ParamSpec::new("output-format", ParamType::String, "the behaviour table's files: parquet, or jsonl.gz (gzipped JSON lines, for a Hive JSON SerDe table)").default("parquet"),
         ParamSpec::new("prefix", ParamType::String, "output prefix under the output root").default("web/"),
     ],
-    outputs: &[OutputSpec { path: "<prefix>behaviour", format: OutputFormat::Parquet, about: "one row per request, partitioned by day (UTC)" }],
+    outputs: &[OutputSpec { path: "<prefix>behaviour", format: OutputFormat::Parquet, about: "one row per request, partitioned by day (UTC); JSON lines with --output-format jsonl.gz" }],
 };
 
 #[async_trait]
@@ -45,6 +47,10 @@ impl Job for AccessLogs {
 
     async fn run(&self, rc: &mut RunContext, args: &JobArgs) -> Result<()> {
         let prefix = args.prefix()?;
+        let output_format = match args.choice("output-format", &["parquet", "jsonl.gz"])? {
+            "jsonl.gz" => TableFormat::JsonLinesGz,
+            _ => TableFormat::Parquet,
+        };
         let format = args.string("line-format").unwrap_or_default();
         LogFormat::compile(&format).map_err(|e| Error::usage(format!("--line-format: {e}")))?;
         let max_ratio = match args.float("max-malformed-ratio") {
@@ -72,6 +78,7 @@ impl Job for AccessLogs {
         rc.progress.note(&format!("{files} log files"));
         rc.prepare(&STEPS.all(), &[]).await?;
         rc.set_output_folder(&STEPS.behaviour, &format!("{prefix}behaviour"));
+        rc.set_output_format(&STEPS.behaviour, output_format);
 
         let mut params = rc.base_params();
         params.set_string("log_format", format);

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
 use fletch_engine::catalog::InputTable;
-use fletch_engine::outputs::Outputs;
+use fletch_engine::outputs::{Outputs, TableFormat};
 use fletch_engine::params::{Params, parse_date};
 use fletch_engine::progress::Progress;
 use fletch_engine::remote::Cluster;
@@ -85,6 +85,7 @@ pub struct RunContext {
     pub outputs: Outputs,
     pub(super) output_folders: BTreeMap<&'static str, String>,
     pub(super) output_partitions: BTreeMap<&'static str, Vec<String>>,
+    pub(super) output_formats: BTreeMap<&'static str, TableFormat>,
     /// The input tables registered so far.
     pub(super) inputs: Vec<InputTable>,
     /// The plans of a dry run's steps.
@@ -94,7 +95,7 @@ pub struct RunContext {
 impl RunContext {
     pub(super) fn new(ctx: SessionContext, opts: RunOptions, outputs: Outputs) -> Self {
         let progress = Progress::new(opts.quiet);
-        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), output_partitions: BTreeMap::new(), inputs: Vec::new(), plans: Vec::new() }
+        Self { ctx, opts, progress, outputs, output_folders: BTreeMap::new(), output_partitions: BTreeMap::new(), output_formats: BTreeMap::new(), inputs: Vec::new(), plans: Vec::new() }
     }
 
     /// `YYYYMMDD`, as dated output copies and `submission_date_s3` spell it.

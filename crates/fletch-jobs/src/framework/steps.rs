@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::arrow::record_batch::RecordBatch;
 use fletch_engine::catalog::{self, ColumnKind, InputTable, Unreadable};
+use fletch_engine::outputs::TableFormat;
 use fletch_engine::params::Params;
 use fletch_engine::remote;
 use fletch_engine::script::Script;
@@ -262,6 +263,12 @@ impl RunContext {
         self.output_partitions.insert(step.name, columns);
     }
 
+    /// Writes an output step's table in `format` rather than Parquet; later
+    /// steps cannot read it then.
+    pub fn set_output_format(&mut self, step: &SqlStep, format: TableFormat) {
+        self.output_formats.insert(step.name, format);
+    }
+
     /// Runs one step with `params` bound; its result becomes what the step declares.
     pub async fn run(&mut self, step: &SqlStep, params: &Params) -> Result<Ran> {
         self.run_step(step, params, true).await
@@ -317,11 +324,14 @@ impl RunContext {
                     Some(columns) => columns.clone(),
                     None => partition_by.iter().map(|c| c.to_string()).collect(),
                 };
-                let staged = self.outputs.stage_table(&folder, df, &partition_by).await.map_err(in_step)?;
+                let format = self.output_formats.get(step.name).copied().unwrap_or_default();
+                let staged = self.outputs.stage_table_as(&folder, df, &partition_by, format).await.map_err(in_step)?;
                 if staged.rows == 0 {
                     log::warn!("{folder}: no rows");
                 }
-                catalog::register_at(&self.ctx, staged.location, &folder, step.name, Unreadable::Fail).await?;
+                if format == TableFormat::Parquet {
+                    catalog::register_at(&self.ctx, staged.location, &folder, step.name, Unreadable::Fail).await?;
+                }
                 Ran { rows: Some(staged.rows), batches: Vec::new() }
             }
             Becomes::Collected | Becomes::Check => {
