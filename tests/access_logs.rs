@@ -153,6 +153,10 @@ fn generated_webapp_logs_equal_apachelogs_and_cluster_equals_embedded() {
     let gz = tmp.path().join("gz");
     ok(run(&data, &gz, &["--routes", routes.to_str().unwrap(), "--input", "access_logs/*.gz", "--scheduler", &cluster.scheduler]));
     let first_day = behaviour(&gz);
+    let one_file = tmp.path().join("one-file");
+    let name = std::fs::read_dir(data.join("access_logs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).find(|n| n.ends_with(".gz")).unwrap();
+    ok(run(&data, &one_file, &["--routes", routes.to_str().unwrap(), "--input", &format!("access_logs/{name}")]));
+    assert_eq!(behaviour(&one_file), first_day, "a file named by --input");
     assert!(!first_day.is_empty() && first_day.len() < rows.len() / 2, "{} of {}", first_day.len(), rows.len());
     assert!(first_day.iter().all(|r| rows.binary_search(r).is_ok()));
 

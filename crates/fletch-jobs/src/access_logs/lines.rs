@@ -10,28 +10,28 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use fletch_engine::gzip_lines::GzipLinesTable;
-use fletch_engine::{Error, Result};
+use fletch_engine::{Error, Location, Result};
 
 use crate::framework::RunContext;
 
 pub const TABLE: &str = "access_log_lines";
 
 /// Registers [`TABLE`] over the files `input` names under the data root (a
-/// folder, or a glob such as `logs/*/access.log*`). Returns how many files.
+/// folder, a file, or a glob such as `logs/*/access.log*`). Returns how many files.
 pub async fn register(rc: &RunContext, input: &str) -> Result<usize> {
     fletch_engine::outputs::check_path("--input", input)?;
     let (folder, pattern) = split_glob(input);
-    let pattern = pattern
-        .map(|p| glob::Pattern::new(p).map_err(|e| Error::usage(format!("--input: `{input}`: {e}"))))
-        .transpose()?;
-    let location = rc.opts.data_root.join(folder.trim_end_matches('/'));
-    let listed = location.list_files().await.map_err(|e| Error::input(format!("--input: {e}")))?;
-    let mut files: Vec<String> = listed
-        .into_iter()
-        .map(|(rel, _)| rel)
-        .filter(|rel| !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_')))
-        .filter(|rel| pattern.as_ref().is_none_or(|p| p.matches(rel)))
-        .collect();
+    let mut pattern = pattern.map(|p| glob::Pattern::new(p).map_err(|e| Error::usage(format!("--input: `{input}`: {e}")))).transpose()?;
+    let mut location = rc.opts.data_root.join(folder.trim_end_matches('/'));
+    let mut files = log_files(&location, pattern.as_ref()).await?;
+    // No folder of that name: a single file, as the pattern of its own name in its folder.
+    if files.is_empty() && pattern.is_none() && !input.ends_with('/') {
+        let (parent, name) = input.rsplit_once('/').unwrap_or(("", input));
+        let exact = glob::Pattern::new(&glob::Pattern::escape(name)).expect("an escaped name is a pattern");
+        location = rc.opts.data_root.join(parent);
+        files = log_files(&location, Some(&exact)).await?;
+        pattern = Some(exact);
+    }
     files.sort();
     if files.is_empty() {
         return Err(Error::input(format!("--input: no log files at {location}{}", pattern.map(|p| format!(" matching {p}")).unwrap_or_default())));
@@ -58,6 +58,17 @@ pub async fn register(rc: &RunContext, input: &str) -> Result<usize> {
     rc.ctx.deregister_table(TABLE)?;
     rc.ctx.register_table(TABLE, lines.into_view())?;
     Ok(files.len())
+}
+
+/// The files under `location` (not hidden, not `_`-prefixed) that `pattern` matches.
+async fn log_files(location: &Location, pattern: Option<&glob::Pattern>) -> Result<Vec<String>> {
+    let listed = location.list_files().await.map_err(|e| Error::input(format!("--input: {e}")))?;
+    Ok(listed
+        .into_iter()
+        .map(|(rel, _)| rel)
+        .filter(|rel| !rel.split('/').any(|part| part.starts_with('.') || part.starts_with('_')))
+        .filter(|rel| pattern.is_none_or(|p| p.matches(rel)))
+        .collect())
 }
 
 /// `logs/2026-*/access.log*` → (`logs/`, `2026-*/access.log*`): the folder
