@@ -55,8 +55,11 @@ fn result_fields() -> Fields {
     ])
 }
 
+/// A routes file's text and its compiled routes.
+type Compiled = Option<(String, Arc<Routes>)>;
+
 /// The routes of the last call: a job routes every batch with the same file.
-static COMPILED: LazyLock<Mutex<Option<(String, Arc<Routes>)>>> = LazyLock::new(|| Mutex::new(None));
+static COMPILED: LazyLock<Mutex<Compiled>> = LazyLock::new(|| Mutex::new(None));
 
 fn compiled(text: &str) -> Result<Arc<Routes>> {
     let mut last = COMPILED.lock().unwrap_or_else(|p| p.into_inner());

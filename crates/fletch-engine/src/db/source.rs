@@ -85,7 +85,7 @@ impl Source {
         if url.path().trim_start_matches('/').is_empty() {
             return Err(bad("no database name"));
         }
-        let in_url = url.password().map(|p| percent_decode(p));
+        let in_url = url.password().map(percent_decode);
         if in_url.is_some() {
             log::warn!("--connect carries a password, which other users of this machine can read in the process list: prefer --password-file or FLETCH_DB_PASSWORD");
             let _ = url.set_password(None);
