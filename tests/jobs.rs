@@ -54,7 +54,25 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
         }
     }
     assert!(rows.iter().all(|r| r[1].parse::<u32>().unwrap() <= 3 && curated.iter().any(|g| g == r[2])), "{report}");
+    web_reports_hold_every_generated_user(&tmp.path().join("output"));
     dry_runs_plan_every_step_and_name_what_runs_write(tmp.path(), &out);
+}
+
+/// The web reports over the generated application (100 users at the sample's
+/// scale, each with an account): every user once in the funnel, each stage
+/// within the one before, and requests only of users that exist.
+fn web_reports_hold_every_generated_user(out: &std::path::Path) {
+    let funnel = crate::support::sql_json(out, "SELECT sum(signed_up) AS users, sum(with_account) AS accounts, bool_and(seen <= signed_up AND transacted <= with_account AND with_account <= signed_up) AS ordered, sum(transacted) > 0 AS some FROM signup_funnel");
+    assert_eq!(funnel, [serde_json::json!({"users": 100, "accounts": 100, "ordered": true, "some": true})]);
+    let web = out.join("web");
+    let users = crate::support::sql_json(&web, "SELECT count(*) AS n FROM users");
+    assert_eq!(users, [serde_json::json!({"n": 100})]);
+    let segments = crate::support::sql_json(out, "SELECT sum(requests) AS requests, max(users) AS most FROM actions_by_segment");
+    let routed = crate::support::sql_json(&web, "SELECT count(*) AS n FROM behaviour WHERE params['user_id'] IS NOT NULL OR params['account_id'] IS NOT NULL");
+    let (requests, routed) = (segments[0]["requests"].as_i64().unwrap(), routed[0]["n"].as_i64().unwrap());
+    // Every generated id exists, so every request naming a user or account is counted.
+    assert_eq!(requests, routed, "{segments:?}");
+    assert!(segments[0]["most"].as_i64().unwrap() <= 100);
 }
 
 /// Each job of the quickstart again with `--dry-run`, into a fresh output
