@@ -24,7 +24,7 @@ use fletch_udfs::text::JsonListTable;
 use crate::catalog::{SKIPPING_TABLE_TAG, SkippingTable};
 use crate::db::scan::DB_SCAN_TAG;
 use crate::db::{DbScan, DbScanExec, DbTable};
-use crate::gzip_lines::{GZIP_LINES_TAG, GzipLinesExec, GzipLinesTable};
+use crate::gzip_lines::{GZIP_LINES_TAG, GzipLines, GzipLinesExec, GzipLinesTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";
@@ -126,7 +126,7 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
         }
         if buf == GZIP_LINES_TAG {
             let [files] = inputs else { return exec_err!("GzipLinesExec: expected one input, got {}", inputs.len()) };
-            return Ok(Arc::new(GzipLinesExec::new(files.clone())));
+            return Ok(Arc::new(GzipLinesExec::over(GzipLines, files.clone())));
         }
         self.inner.try_decode(buf, inputs, ctx, converter)
     }

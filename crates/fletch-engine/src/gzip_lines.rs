@@ -13,18 +13,18 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayBuilder, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::ExecutionPlan;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
+
+use crate::work_items::{Work, WorkExec};
 
 /// Marks a [`GzipLinesTable`] (JSON list of URLs follows) or a [`GzipLinesExec`] in a plan.
 pub const GZIP_LINES_TAG: &[u8] = b"fletch.gzip_lines\0";
@@ -51,7 +51,7 @@ impl TableProvider for GzipLinesTable {
     }
 
     async fn scan(&self, _state: &dyn Session, projection: Option<&Vec<usize>>, _filters: &[Expr], _limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
-        let exec = Arc::new(GzipLinesExec::new(crate::work_items::plan(&self.urls)?));
+        let exec = Arc::new(GzipLinesExec::over(GzipLines, crate::work_items::plan(&self.urls)?));
         match projection {
             // `SELECT count(*)` projects no column; the lines still count.
             Some(p) if p.is_empty() => datafusion::physical_plan::projection::ProjectionExec::try_new(Vec::<(Arc<dyn PhysicalExpr>, String)>::new(), exec).map(|e| Arc::new(e) as _),
@@ -60,66 +60,29 @@ impl TableProvider for GzipLinesTable {
     }
 }
 
-/// Inflates the files its input's partitions name, line by line.
+/// Inflates each file its input names, line by line: the work of a [`GzipLinesExec`].
 #[derive(Debug)]
-pub struct GzipLinesExec {
-    files: Arc<dyn ExecutionPlan>,
-    properties: Arc<PlanProperties>,
-}
+pub struct GzipLines;
 
-impl GzipLinesExec {
-    pub fn new(files: Arc<dyn ExecutionPlan>) -> Self {
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(SCHEMA.clone()),
-            Partitioning::UnknownPartitioning(files.properties().output_partitioning().partition_count()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        GzipLinesExec { files, properties: Arc::new(properties) }
+/// The lines of the gzipped files its input's partitions name.
+pub type GzipLinesExec = WorkExec<GzipLines>;
+
+impl fmt::Display for GzipLines {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("GzipLinesExec")
     }
 }
 
-impl DisplayAs for GzipLinesExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "GzipLinesExec")
-    }
-}
+impl Work for GzipLines {
+    const NAME: &'static str = "GzipLinesExec";
 
-impl ExecutionPlan for GzipLinesExec {
-    fn name(&self) -> &str {
-        "GzipLinesExec"
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
     }
 
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.files]
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        vec![false]
-    }
-
-    fn apply_expressions(&self, _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        let [files] = <[_; 1]>::try_from(children).map_err(|c| DataFusionError::Internal(format!("GzipLinesExec takes one input, not {}", c.len())))?;
-        Ok(Arc::new(GzipLinesExec::new(files)))
-    }
-
-    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+    fn run(&self, url: String, _partition: usize, context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
         let runtime = context.runtime_env();
-        let lines = crate::work_items::items(&self.files, partition, context)?
-            .map_ok(move |url| {
-                let runtime = runtime.clone();
-                futures::stream::once(async move { read(&runtime, &url).await.map_err(|e| DataFusionError::Execution(format!("{url}: {e}"))) }).try_flatten()
-            })
-            .try_flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(SCHEMA.clone(), lines)))
+        futures::stream::once(async move { read(&runtime, &url).await.map_err(|e| DataFusionError::Execution(format!("{url}: {e}"))) }).try_flatten().boxed()
     }
 }
 
@@ -166,5 +129,5 @@ async fn read(runtime: &datafusion::execution::runtime_env::RuntimeEnv, url: &st
 }
 
 fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

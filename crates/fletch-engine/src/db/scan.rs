@@ -14,19 +14,17 @@ use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::ExecutionPlan;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::source::Source;
+use crate::work_items::{Work, WorkExec};
 
 /// Marks a [`DbScan`] in a logical or physical plan; JSON follows.
 pub const DB_SCAN_TAG: &[u8] = b"fletch.db_scan\0";
@@ -94,17 +92,20 @@ impl TableProvider for DbTable {
     }
 }
 
-/// Runs each query its input holds against the database and streams the
-/// rows, in the partition the query came in.
+/// Runs each query of its input against the database: the work of a [`DbScanExec`].
 #[derive(Debug)]
-pub struct DbScanExec {
+pub struct DbQueries {
     source: Source,
     /// The columns every query gives.
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
-    queries: Arc<dyn ExecutionPlan>,
-    properties: Arc<PlanProperties>,
+    /// `schema` projected: the rows this gives.
+    projected: SchemaRef,
 }
+
+/// Streams the rows of each query its input holds, in the partition the
+/// query came in.
+pub type DbScanExec = WorkExec<DbQueries>;
 
 impl DbScanExec {
     pub fn new(source: Source, schema: SchemaRef, projection: Option<Vec<usize>>, queries: Arc<dyn ExecutionPlan>) -> Result<Self> {
@@ -112,27 +113,36 @@ impl DbScanExec {
             Some(p) => Arc::new(schema.project(p)?),
             None => schema.clone(),
         };
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(projected),
-            Partitioning::UnknownPartitioning(queries.properties().output_partitioning().partition_count()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Ok(DbScanExec { source, schema, projection, queries, properties: Arc::new(properties) })
+        Ok(WorkExec::over(DbQueries { source, schema, projection, projected }, queries))
     }
 
     /// The scan without its queries, which travel as the node's input.
     pub fn scan(&self) -> DbScan {
-        DbScan { source: self.source.clone(), queries: Vec::new(), schema: self.schema.clone() }
+        let q = self.work();
+        DbScan { source: q.source.clone(), queries: Vec::new(), schema: q.schema.clone() }
     }
 
     pub fn projection(&self) -> Option<&[usize]> {
-        self.projection.as_deref()
+        self.work().projection.as_deref()
+    }
+}
+
+impl fmt::Display for DbQueries {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "DbScanExec: {}", self.source)
+    }
+}
+
+impl Work for DbQueries {
+    const NAME: &'static str = "DbScanExec";
+
+    fn schema(&self) -> SchemaRef {
+        self.projected.clone()
     }
 
     /// The rows of one query, in the scan's (projected) columns.
-    fn rows(&self, sql: String, partition: usize) -> impl futures::Stream<Item = Result<RecordBatch>> + Send + use<> {
-        let (source, full, projection, out) = (self.source.clone(), self.schema.clone(), self.projection.clone(), self.schema());
+    fn run(&self, sql: String, partition: usize, _context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
+        let (source, full, projection, out) = (self.source.clone(), self.schema.clone(), self.projection.clone(), self.projected.clone());
         let in_split = {
             let (source, sql) = (source.clone(), sql.clone());
             move |e: &dyn fmt::Display| DataFusionError::Execution(format!("{source}: split {} (`{sql}`): {}", partition + 1, source.redact(&e.to_string())))
@@ -155,45 +165,6 @@ impl DbScanExec {
             };
             RecordBatch::try_new(out.clone(), batch.columns().to_vec()).map_err(|e| in_split(&format!("rows not in the columns' types: {e}")))
         })
-    }
-}
-
-impl DisplayAs for DbScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "DbScanExec: {}", self.source)
-    }
-}
-
-impl ExecutionPlan for DbScanExec {
-    fn name(&self) -> &str {
-        "DbScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.queries]
-    }
-
-    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
-        // One query per partition, as planned: no round-robin in between.
-        vec![false]
-    }
-
-    fn apply_expressions(&self, _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        let [queries] = <[_; 1]>::try_from(children).map_err(|c| DataFusionError::Internal(format!("DbScanExec takes one input, not {}", c.len())))?;
-        Ok(Arc::new(DbScanExec::new(self.source.clone(), self.schema.clone(), self.projection.clone(), queries)?))
-    }
-
-    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let this = DbScanExec::new(self.source.clone(), self.schema.clone(), self.projection.clone(), self.queries.clone())?;
-        let rows = crate::work_items::items(&self.queries, partition, context)?.map_ok(move |sql| this.rows(sql, partition)).try_flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), rows)))
+        .boxed()
     }
 }

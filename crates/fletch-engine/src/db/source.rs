@@ -168,6 +168,11 @@ impl Pool {
         }
     }
 
+    /// Every row of `sql`: the small results fletch asks for itself (bounds, a first row).
+    pub async fn collect(&self, sql: &str) -> std::result::Result<Vec<RecordBatch>, DbError> {
+        Ok(self.query(sql, None).await?.try_collect().await?)
+    }
+
     /// The columns of `table` as the database's catalog declares them.
     pub async fn table_schema(&self, table: &str) -> std::result::Result<SchemaRef, DbError> {
         let reference = TableReference::from(table);
@@ -184,7 +189,7 @@ impl Pool {
     async fn sqlite_schema(&self, table: &str) -> std::result::Result<SchemaRef, DbError> {
         let name = table.rsplit('.').next().unwrap_or(table).replace('\'', "''");
         let sql = format!("SELECT name, type, \"notnull\" FROM pragma_table_info('{name}') ORDER BY cid");
-        let batches: Vec<RecordBatch> = self.query(&sql, None).await?.try_collect().await?;
+        let batches = self.collect(&sql).await?;
         let mut fields = Vec::new();
         for b in &batches {
             let text = |i: usize| cast(b.column(i), &DataType::Utf8);

@@ -6,7 +6,6 @@
 use datafusion::arrow::datatypes::SchemaRef;
 use fletch_engine::db::{Pool, Select, Source};
 use fletch_engine::{Error, Result};
-use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +91,7 @@ impl Incremental {
         let last = self.last_value.clone().or(state.map(|s| s.last_value));
         let sql = select.bounds_sql(&c);
         let failed = |e: &dyn std::fmt::Display| Error::input(format!("{source}: --check-column {c}: `{sql}`: {}", source.redact(&e.to_string())));
-        let batches: Vec<_> = pool.query(&sql, None).await.map_err(|e| failed(&e))?.try_collect().await.map_err(|e| failed(&e))?;
+        let batches = pool.collect(&sql).await.map_err(|e| failed(&e))?;
         let upper = match batches.iter().find(|b| b.num_rows() > 0) {
             Some(row) => select.literal(&c, row.column(1))?,
             None => None,

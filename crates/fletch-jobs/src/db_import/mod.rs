@@ -16,7 +16,6 @@ use fletch_engine::db::{DbScan, DbTable, From, Pool, Select, Source};
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use datafusion::arrow::array::Array;
-use futures::TryStreamExt;
 
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 use incremental::Incremental;
@@ -167,7 +166,7 @@ async fn columns(pool: &Pool, select: &Select, source: &Source) -> Result<Schema
         }
         From::Query(_) => {
             let sql = format!("SELECT * FROM ({}) q LIMIT 1", select.sql(None));
-            let batches: Vec<_> = pool.query(&sql, None).await.map_err(|e| failed("--query", &e))?.try_collect().await.map_err(|e| failed("--query", &e))?;
+            let batches = pool.collect(&sql).await.map_err(|e| failed("--query", &e))?;
             match batches.first() {
                 Some(b) if b.num_columns() > 0 => Ok(b.schema()),
                 _ => Err(Error::input(format!("{source}: --query returned no row to learn its columns' types from; import a --table, or widen the query"))),
@@ -180,7 +179,7 @@ async fn columns(pool: &Pool, select: &Select, source: &Source) -> Result<Schema
 async fn key_bounds(pool: &Pool, select: &Select, key: &str, source: &Source) -> Result<Option<(i64, i64)>> {
     let sql = select.bounds_sql(key);
     let failed = |e: &dyn std::fmt::Display| Error::input(format!("{source}: --split-by {key}: `{sql}`: {}", source.redact(&e.to_string())));
-    let batches: Vec<_> = pool.query(&sql, None).await.map_err(|e| failed(&e))?.try_collect().await.map_err(|e| failed(&e))?;
+    let batches = pool.collect(&sql).await.map_err(|e| failed(&e))?;
     let Some(row) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
     let bound = |i: usize| -> Result<Option<i64>> {
         let c = row.column(i);
