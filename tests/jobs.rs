@@ -34,6 +34,8 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
                  "gen ab-test:", "ab-readout:", "output/ab-readout/readout.md",
                  "gen noisy-images:", "ising-denoise:", "output/ising-denoise/images/letters-001.png", "output/ising-denoise/ising_metrics/",
                  "gen webapp:", "access-logs:", "output/web/behaviour/",
+                 "gen lookalike-scores:", "lookalike-vectors:", "output/lookalike_score_vector/", "output/lookalike_score_matrix/",
+                 "lookalike-similarity:", "output/lookalike_similarity/",
                  "db-import users:", "output/web/users/", "db-import transactions:", "output/web/transactions/",
                  "sql-file actions_by_segment:", "output/actions_by_segment/", "sql-file signup_funnel:", "output/signup_funnel/"] {
         assert!(out.contains(line), "{line} missing from:\n{out}");
@@ -122,6 +124,30 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         assert_eq!(would, wrote, "{job}");
     }
     assert!(!dry.exists(), "a dry run wrote {}", dry.display());
+    // The lookalike application reads what earlier jobs wrote under the
+    // output root: planned over the quickstart's (a dry run writes nothing),
+    // the quickstart's runs and other variants.
+    let output = dir.join("output");
+    let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
+    let in_quickstart: [(&str, Vec<&str>, bool); 5] = [
+        ("lookalike-vectors", vec!["--scores-from", "data"], true),
+        ("lookalike-similarity", vec![], true),
+        ("lookalike-scores", model.to_vec(), false),
+        ("lookalike-scores", [&model[..], &["--normalize"]].concat(), false),
+        ("lookalike-vectors", vec!["--scores-from", "data", "--keywords-from", "effective"], false),
+    ];
+    for (job, flags, ran) in in_quickstart {
+        let mut args = vec!["run", job, "--data-root", data, "--output-root", output.to_str().unwrap(), "--date", "20261121", "--dry-run", "--format", "json", "-q"];
+        args.extend(flags);
+        let summary: serde_json::Value = serde_json::from_str(&ok(fletch(&args))).unwrap();
+        planned.extend(summary["plans"].as_array().unwrap().iter().map(|p| p["source"].as_str().unwrap().to_string()));
+        if ran {
+            let would: Vec<&str> = summary["outputs"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap()).collect();
+            let section = quickstart.split(&format!("\n{job}:\n")).nth(1).unwrap_or_else(|| panic!("{job} not in {quickstart}"));
+            let wrote: Vec<&str> = section.lines().take_while(|l| l.starts_with("  ")).map(|l| l.trim().split("  (").next().unwrap()).collect();
+            assert_eq!(would, wrote, "{job}");
+        }
+    }
     // Every step of every job was planned (taar-similarity's cluster
     // assignments run only with --clusters-table; the quickstart's and the web
     // reports' SQL is sql-file's).

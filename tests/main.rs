@@ -13,6 +13,7 @@ mod flight_sql;
 mod ising;
 mod jobs;
 mod lookalike_prepare;
+mod lookalike_scores;
 mod operator;
 mod reliability;
 mod s3;

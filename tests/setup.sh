@@ -5,7 +5,8 @@
 # moto's S3 and DynamoDB server and boto3, the TAAR service (mozilla-taar3)
 # as the real consumer of taar-* outputs, the ADBC Flight SQL driver with
 # pyarrow and pandas (notebook test), kubernetes-validate (deploy/k8s) and
-# the tfrecord reader (lookalike TFRecords).
+# the tfrecord reader (lookalike TFRecords). Into .venv-tf/: TensorFlow, with
+# the lookalike DIN model it serves in the tests (.venv-tf/lookalike-model).
 # Idempotent; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,13 @@ if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
   "${pip[@]}" --no-build-isolation -r tests/requirements-taar.txt
   printf '%s' "$wanted" > "$stamp"
 fi
+if [ ! -x .venv-tf/bin/python ]; then
+  python3 -m venv .venv-tf
+fi
+stamp=.venv-tf/.fletch-requirements
+wanted="$(cat tests/requirements-tf.txt)"
+if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  .venv-tf/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-tf.txt
+  printf '%s' "$wanted" > "$stamp"
+fi
+.venv-tf/bin/python tests/servers/din_model.py .venv-tf/lookalike-model --seed 7

@@ -132,6 +132,11 @@ impl Processes {
         self.children.push((name.to_string(), child));
     }
 
+    /// The process id of the process called `name`.
+    pub fn pid(&self, name: &str) -> u32 {
+        self.children.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no process {name}")).1.id()
+    }
+
     /// Sends `signal` (e.g. `STOP`, `CONT`) to the process called `name`.
     pub fn signal(&self, name: &str, signal: &str) {
         let (_, child) = self.children.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no process {name}"));

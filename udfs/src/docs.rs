@@ -9,7 +9,8 @@ use crate::{aggregate_udfs, scalar_udfs, table_functions};
 pub fn documented() -> Vec<(String, &'static str, Documentation)> {
     let mut all: Vec<_> = scalar_udfs()
         .iter()
-        .map(|f| (f.name().to_string(), "scalar", f.documentation().cloned()))
+        // DataFusion's async UDF wrapper does not pass its function's documentation on.
+        .map(|f| (f.name().to_string(), "scalar", f.documentation().cloned().or_else(|| crate::lookalike::async_documentation(f.name()))))
         .chain(aggregate_udfs().iter().map(|f| (f.name().to_string(), "aggregate", f.documentation().cloned())))
         .chain(table_functions().into_iter().map(|f| (f.name.to_string(), "table", Some(f.doc))))
         .map(|(name, kind, doc)| {

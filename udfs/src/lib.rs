@@ -13,6 +13,7 @@ pub mod clustering;
 pub mod density;
 pub mod docs;
 pub mod hash;
+pub mod http;
 pub mod ising;
 pub mod lookalike;
 pub mod text;
@@ -38,11 +39,15 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         ising::ising_image(),
         ising::ising_tiles(),
         lookalike::did_bucket(),
+        lookalike::din_scores(),
         lookalike::naive_utc_seconds(),
         text::to_python_json(),
         text::zlib_compress(),
         text::zlib_decompress(),
         vector::list_size(),
+        vector::normalize_scores(),
+        vector::score_vector(),
+        vector::squared_norm(),
         vector::taar_distance(),
         weblog::parse_access_log(),
         weblog::route_request(),

@@ -34,6 +34,7 @@ const SAMPLE: &[(Dataset, f64)] = &[
     (Dataset::MainSummary, 0.01),
     (Dataset::Amo, 1.0),
     (Dataset::Lookalike, 0.001),
+    (Dataset::LookalikeScores, 0.001),
     (Dataset::AbTest, 0.5),
     (Dataset::NoisyImages, 0.25),
     (Dataset::Webapp, 0.01),
@@ -78,13 +79,14 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
     let routes = data.file_url(fletch_datagen::webapp::ROUTES_FILE).to_string();
     let sqlite = format!("sqlite://{}", fletch_datagen::webapp::SQLITE_FILE);
-    for job in fletch_jobs::all().into_iter().filter(|j| !["taar-amodump", "taar-update-whitelist"].contains(&j.spec().name)) {
+    for job in fletch_jobs::all().into_iter().filter(|j| !["taar-amodump", "taar-update-whitelist", "lookalike-scores"].contains(&j.spec().name)) {
         let name = job.spec().name;
         let runs_of: Vec<(String, Vec<(&str, &str)>)> = match name {
             "sql-file" => vec![(name.into(), vec![("sql", &report)])],
             "taar-lite-guidguid" => vec![(name.into(), vec![("whitelist", &amo_whitelist)])],
             "ising-denoise" => vec![(name.into(), vec![("reference", "ising/clean")])],
             "access-logs" => vec![(name.into(), vec![("routes", &routes)])],
+            "lookalike-vectors" => vec![(name.into(), vec![("scores-from", "data")])],
             "db-import" => WEB_TABLES.iter().map(|(table, key)| (format!("{name} {table}"), vec![("connect", sqlite.as_str()), ("table", table), ("split-by", key), ("prefix", "web/")])).collect(),
             _ => vec![(name.into(), vec![])],
         };

@@ -7,6 +7,7 @@ pub mod addons;
 pub mod amo;
 pub mod clients_daily;
 pub mod lookalike;
+pub mod lookalike_scores;
 pub mod main_summary;
 mod manifest;
 pub mod noisy_images;
@@ -37,13 +38,14 @@ pub enum Dataset {
     MainSummary,
     Amo,
     Lookalike,
+    LookalikeScores,
     AbTest,
     NoisyImages,
     Webapp,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::AbTest, Dataset::NoisyImages, Dataset::Webapp];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::LookalikeScores, Dataset::AbTest, Dataset::NoisyImages, Dataset::Webapp];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +53,7 @@ impl Dataset {
             Dataset::MainSummary => "main-summary",
             Dataset::Amo => "amo",
             Dataset::Lookalike => "lookalike",
+            Dataset::LookalikeScores => "lookalike-scores",
             Dataset::AbTest => "ab-test",
             Dataset::NoisyImages => "noisy-images",
             Dataset::Webapp => "webapp",
@@ -68,7 +71,7 @@ impl Dataset {
             // The last day of the default clients-daily window.
             Dataset::MainSummary => NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
             // The seed's logs are from the turn of 2019/2020.
-            Dataset::Lookalike => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
+            Dataset::Lookalike | Dataset::LookalikeScores => NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
             // The send day of the weekly email.
             Dataset::AbTest => NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
             // Pictures have no dates.
@@ -81,7 +84,7 @@ impl Dataset {
         match self {
             Dataset::ClientsDaily => 28,
             Dataset::MainSummary | Dataset::Amo | Dataset::AbTest | Dataset::NoisyImages => 1,
-            Dataset::Lookalike => 10,
+            Dataset::Lookalike | Dataset::LookalikeScores => 10,
             Dataset::Webapp => 3,
         }
     }
@@ -153,6 +156,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         Dataset::MainSummary => main_summary::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Amo => amo::generate(&addons::build(opts.seed), opts, &mut sinks).await,
         Dataset::Lookalike => lookalike::generate(opts, &mut sinks).await,
+        Dataset::LookalikeScores => lookalike_scores::generate(opts, &mut sinks).await,
         Dataset::AbTest => ab_test::generate(opts, &mut sinks).await,
         Dataset::NoisyImages => noisy_images::generate(opts, &mut sinks).await,
         Dataset::Webapp => webapp::generate(opts, &mut sinks).await,

@@ -144,6 +144,11 @@ fn persona(opts: &GenOptions) -> Result<Persona> {
     Ok(Persona { batch: RecordBatch::try_new(persona_schema(), columns)?, dids })
 }
 
+/// The users `persona` generates, each once.
+pub(crate) fn persona_dids(opts: &GenOptions) -> Result<Vec<String>> {
+    Ok(persona(opts)?.dids)
+}
+
 /// `(spread_app_id, keyword, keyword_index)`, index = 1 + alphabetical rank.
 fn keywords(opts: &GenOptions) -> Vec<(String, &'static str, i32)> {
     let mut sorted: Vec<&str> = KEYWORD_APPS.iter().map(|(k, _)| *k).collect();

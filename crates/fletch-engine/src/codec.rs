@@ -1,7 +1,8 @@
 //! The plan codecs of fletch's clients, scheduler and executors: Ballista's,
 //! plus the table providers of fletch's table functions, of input tables
-//! read without some files, of databases and of gzipped text (logical plans,
-//! client to scheduler), and the database scans and gzip readers executors
+//! read without some files, of databases, of gzipped text and of similar users
+//! (logical plans, client to scheduler), and the database scans, gzip readers
+//! and similarity blocks executors
 //! run (physical plans, scheduler to executors), which DataFusion cannot
 //! serialise by itself.
 //! Unknown nodes go to Ballista's codecs.
@@ -25,6 +26,7 @@ use crate::catalog::{SKIPPING_TABLE_TAG, SkippingTable};
 use crate::db::scan::DB_SCAN_TAG;
 use crate::db::{DbScan, DbScanExec, DbTable};
 use crate::gzip_lines::{GZIP_LINES_TAG, GzipLines, GzipLinesExec, GzipLinesTable};
+use crate::similar_users::{SIMILAR_USERS_TAG, SimilarUsers, SimilarUsersExec, SimilarUsersTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";
@@ -71,6 +73,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
             let urls = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("gzip lines of {table_ref}: {e}")))?;
             return Ok(Arc::new(GzipLinesTable { urls }));
         }
+        if let Some(json) = buf.strip_prefix(SIMILAR_USERS_TAG) {
+            let table: SimilarUsersTable = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("similar users of {table_ref}: {e}")))?;
+            return Ok(Arc::new(table));
+        }
         self.inner.try_decode_table_provider(buf, table_ref, schema, ctx)
     }
 
@@ -95,6 +101,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
         if let Some(t) = node.downcast_ref::<GzipLinesTable>() {
             buf.extend_from_slice(GZIP_LINES_TAG);
             return serde_json::to_writer(buf, &t.urls).map_err(|e| DataFusionError::Internal(format!("gzip lines of {table_ref}: {e}")));
+        }
+        if let Some(t) = node.downcast_ref::<SimilarUsersTable>() {
+            buf.extend_from_slice(SIMILAR_USERS_TAG);
+            return serde_json::to_writer(buf, t).map_err(|e| DataFusionError::Internal(format!("similar users of {table_ref}: {e}")));
         }
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }
@@ -128,6 +138,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             let [files] = inputs else { return exec_err!("GzipLinesExec: expected one input, got {}", inputs.len()) };
             return Ok(Arc::new(GzipLinesExec::over(GzipLines, files.clone())));
         }
+        if let Some(json) = buf.strip_prefix(SIMILAR_USERS_TAG) {
+            let work: SimilarUsers = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("SimilarUsersExec: {e}")))?;
+            let [blocks] = inputs else { return exec_err!("SimilarUsersExec: expected one input, got {}", inputs.len()) };
+            return Ok(Arc::new(SimilarUsersExec::over(work, blocks.clone())));
+        }
         self.inner.try_decode(buf, inputs, ctx, converter)
     }
 
@@ -140,6 +155,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             // The file URLs travel as the node's input.
             buf.extend_from_slice(GZIP_LINES_TAG);
             return Ok(());
+        }
+        if let Some(exec) = node.downcast_ref::<SimilarUsersExec>() {
+            // The blocks travel as the node's input.
+            buf.extend_from_slice(SIMILAR_USERS_TAG);
+            return serde_json::to_writer(buf, exec.work()).map_err(|e| DataFusionError::Internal(format!("SimilarUsersExec: {e}")));
         }
         self.inner.try_encode(node, buf, converter)
     }

@@ -26,6 +26,7 @@ pub mod script;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub mod similar_users;
 pub mod stores;
 pub mod work_items;
 

@@ -6,9 +6,11 @@ pub mod ab_readout;
 pub mod access_logs;
 pub mod db_import;
 pub mod framework;
-mod http;
 pub mod ising_denoise;
 pub mod lookalike_prepare;
+pub mod lookalike_scores;
+pub mod lookalike_similarity;
+pub mod lookalike_vectors;
 pub mod sql_file;
 pub mod taar;
 
@@ -27,6 +29,9 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar::lite_guidranking::GuidRanking,
         &taar::profiles::TaarProfiles,
         &lookalike_prepare::LookalikePrepare,
+        &lookalike_scores::LookalikeScores,
+        &lookalike_vectors::LookalikeVectors,
+        &lookalike_similarity::LookalikeSimilarity,
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
         &access_logs::AccessLogs,

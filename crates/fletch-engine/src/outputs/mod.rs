@@ -178,18 +178,18 @@ impl Outputs {
     }
 
     /// Runs `df` into a table that later steps read as `name` (registered in
-    /// `ctx`) and that is never committed. Returns its rows.
-    pub async fn scratch_table(&mut self, ctx: &SessionContext, name: &str, df: DataFrame) -> Result<u64> {
+    /// `ctx`), Hive-partitioned by `partition_by`, that is never committed.
+    pub async fn scratch_table(&mut self, ctx: &SessionContext, name: &str, df: DataFrame, partition_by: &[String]) -> Result<StagedTable> {
         let location = self.scratch_dir(name)?;
-        let rows = match write_table(df, &location, &[], TableFormat::Parquet).await {
+        let rows = match write_table(df, &location, partition_by, TableFormat::Parquet).await {
             Ok(rows) => rows,
             Err(e) => {
                 remove_after_failure(&location).await;
                 return Err(writing(&location, e));
             }
         };
-        self.register_scratch(ctx, name, location).await?;
-        Ok(rows)
+        self.register_scratch(ctx, name, location.clone()).await?;
+        Ok(StagedTable { location, rows })
     }
 
     /// Writes record batches the driver made (a few MB: file contents read

@@ -101,7 +101,7 @@ async fn scratch_tables_are_readable_and_never_committed() {
     let root = Location::parse("test", "memory://outputs-test/scratch").unwrap();
     let ctx = connect(&Mode::Embedded).await.unwrap();
     let mut out = Outputs::begin(&root, "job").await.unwrap();
-    assert_eq!(out.scratch_table(&ctx, "s", frame(&ctx, "SELECT 7 AS v").await).await.unwrap(), 1);
+    assert_eq!(out.scratch_table(&ctx, "s", frame(&ctx, "SELECT 7 AS v").await, &[]).await.unwrap().rows, 1);
     assert_eq!(rows(&ctx, "SELECT v FROM s").await[3], "| 7 |");
     assert!(out.commit().await.unwrap().is_empty());
     assert_eq!(usage(&root).await.unwrap().0, 0);

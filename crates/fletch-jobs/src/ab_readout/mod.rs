@@ -25,7 +25,7 @@ pub use experiment::Experiment;
 use readout::{Cell, Excluded, SEGMENT_SEPARATOR};
 
 crate::sql_steps!("ab-readout" {
-    unit_events: Scratch,
+    unit_events: Scratch(&[]),
     cells: Collected,
     excluded_units: Collected,
 });

@@ -41,7 +41,7 @@ impl RunContext {
                 self.plan_output(step.file, &folder, &df).await?;
             }
             Becomes::View => self.keep_plan(step.file, "view", &df).await?,
-            Becomes::Scratch => self.keep_plan(step.file, "scratch", &df).await?,
+            Becomes::Scratch(_) => self.keep_plan(step.file, "scratch", &df).await?,
             Becomes::Collected | Becomes::Check => {
                 self.keep_plan(step.file, "collected", &df).await?;
                 return Ok(Ran::default());

@@ -24,8 +24,9 @@ pub enum Becomes {
     /// A view later steps read by the step's name: planned, run by its readers.
     View,
     /// A table later steps read by the step's name, written under the run's
-    /// staging folder (where every executor reads it) and never committed.
-    Scratch,
+    /// staging folder (where every executor reads it) and never committed;
+    /// Hive-partitioned by these columns.
+    Scratch(&'static [&'static str]),
     /// An output table, staged and committed with the run's other outputs,
     /// that later steps read by the step's name; Hive-partitioned by these columns.
     Output(&'static [&'static str]),
@@ -157,6 +158,8 @@ impl Input {
 pub struct Ran {
     /// Rows written (scratch and output tables) or collected.
     pub rows: Option<u64>,
+    /// Where a scratch or output table was written.
+    pub location: Option<fletch_engine::Location>,
     /// The result of a [`Becomes::Collected`] step.
     pub batches: Vec<RecordBatch>,
 }
@@ -308,7 +311,7 @@ impl RunContext {
                 self.ctx.register_table(step.name, df.into_view())?;
                 return Ok(Ran::default());
             }
-            Becomes::Scratch => format!("stage {}", step.name),
+            Becomes::Scratch(_) => format!("stage {}", step.name),
             Becomes::Output(_) => format!("write {}", self.output_folder(step)),
             Becomes::Collected | Becomes::Check => step.name.to_string(),
         };
@@ -317,7 +320,11 @@ impl RunContext {
         let in_step = |e: Error| in_sql(step.file, e);
         let ran = match step.becomes {
             Becomes::View => unreachable!("returned above"),
-            Becomes::Scratch => Ran { rows: Some(self.outputs.scratch_table(&self.ctx, step.name, df).await.map_err(in_step)?), batches: Vec::new() },
+            Becomes::Scratch(partition_by) => {
+                let partition_by: Vec<String> = partition_by.iter().map(|c| c.to_string()).collect();
+                let staged = self.outputs.scratch_table(&self.ctx, step.name, df, &partition_by).await.map_err(in_step)?;
+                Ran { rows: Some(staged.rows), location: Some(staged.location), batches: Vec::new() }
+            }
             Becomes::Output(partition_by) => {
                 let folder = self.output_folder(step);
                 let partition_by = match self.output_partitions.get(step.name) {
@@ -330,13 +337,13 @@ impl RunContext {
                     log::warn!("{folder}: no rows");
                 }
                 if format == TableFormat::Parquet {
-                    catalog::register_at(&self.ctx, staged.location, &folder, step.name, Unreadable::Fail).await?;
+                    catalog::register_at(&self.ctx, staged.location.clone(), &folder, step.name, Unreadable::Fail).await?;
                 }
-                Ran { rows: Some(staged.rows), batches: Vec::new() }
+                Ran { rows: Some(staged.rows), location: Some(staged.location), batches: Vec::new() }
             }
             Becomes::Collected | Becomes::Check => {
                 let batches = remote::collect(df).await.map_err(in_step)?;
-                Ran { rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()), batches }
+                Ran { rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()), location: None, batches }
             }
         };
         if let Some(started) = started {

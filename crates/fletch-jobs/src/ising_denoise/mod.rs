@@ -18,12 +18,12 @@ use fletch_udfs::ising::Model;
 use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
 crate::sql_steps!("ising-denoise" {
-    tiles: Scratch,
+    tiles: Scratch(&[]),
     spread_tiles: View,
-    changes: Scratch,
-    stops: Scratch,
-    denoised: Scratch,
-    images: Scratch,
+    changes: Scratch(&[]),
+    stops: Scratch(&[]),
+    denoised: Scratch(&[]),
+    images: Scratch(&[]),
     ising_metrics: Output(&[]),
     pngs: Collected,
 });

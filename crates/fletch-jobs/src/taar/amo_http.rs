@@ -8,7 +8,7 @@ use fletch_engine::{Error, Result};
 use serde_json::Value;
 
 use crate::framework::{JobArgs, ParamSpec};
-use crate::http::{Failure, with_retries};
+use fletch_udfs::http::{Failure, with_retries};
 
 /// The flags of every AMO client: requests in flight, timeout, retries.
 pub const PARAMS: [ParamSpec; 3] = [

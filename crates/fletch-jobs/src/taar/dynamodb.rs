@@ -14,7 +14,7 @@ use fletch_engine::{Error, Result};
 use object_store::aws::AwsCredentialProvider;
 use serde_json::{Value, json};
 
-use crate::http::{Failure, with_retries};
+use fletch_udfs::http::{Failure, with_retries};
 
 /// DynamoDB's limit of put requests in one `BatchWriteItem`.
 pub const BATCH_SIZE: usize = 25;

@@ -25,10 +25,10 @@ pub use donors::{DonorSchema, ETL_KEYS, quotas};
 crate::sql_steps!("taar-similarity" {
     addon_rows: View,
     valid_addons in "taar": View,
-    clients: Scratch,
+    clients: Scratch(&[]),
     node_moments: Collected,
     clustered: View,
-    donors: Scratch,
+    donors: Scratch(&[]),
     donor_rows: Collected,
     pair_scores: View,
     lr_curves: Collected,

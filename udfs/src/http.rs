@@ -1,5 +1,5 @@
 //! Retries of remote calls, the same for every HTTP client of fletch (the AMO
-//! API, DynamoDB): transient failures only (connection errors, timeouts, 429,
+//! API, DynamoDB, the lookalike model): transient failures only (connection errors, timeouts, 429,
 //! 5xx), exponential backoff with jitter from 200 ms to 10 s, `Retry-After`
 //! honoured, every retry logged. backon schedules them.
 

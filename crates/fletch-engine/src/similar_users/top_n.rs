@@ -1,0 +1,212 @@
+//! The exact top-N of Blue Marlin's similarity stage (spec lookalike.md
+//! §10.4), reproducing its numbers and tie order: similarity
+//! `√m − √max(c1ᵤ + c1ᵥ − 2·u·v, 0)` in f64 from the stored float32 values,
+//! candidate buckets taken in order, each merged into the users' kept lists
+//! with `heapq.nlargest` semantics (new candidates, in bucket order, before
+//! the kept ones on equal scores), kept scores rounded to float32 between
+//! buckets. Dot products are blocks of a GEMM (matrixmultiply's dgemm).
+
+/// Candidates per GEMM block and users per block: 2 MB of dot products.
+const CANDIDATE_CHUNK: usize = 1024;
+const USER_CHUNK: usize = 256;
+
+/// Row-major vectors of `dim` values (widened from float32) with their c1.
+#[derive(Clone, Debug, Default)]
+pub struct Vectors {
+    pub dim: usize,
+    pub values: Vec<f64>,
+    pub c1: Vec<f64>,
+}
+
+impl Vectors {
+    pub fn new(dim: usize) -> Self {
+        Self { dim, ..Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.c1.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.c1.is_empty()
+    }
+
+    pub fn push(&mut self, vector: impl IntoIterator<Item = f32>, c1: f32) {
+        self.values.extend(vector.into_iter().map(f64::from));
+        self.c1.push(f64::from(c1));
+    }
+}
+
+/// A candidate kept for a user: its score and its index in the caller's list of candidates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Kept {
+    pub score: f64,
+    pub candidate: usize,
+}
+
+/// The users' kept lists, best first, across candidate buckets.
+pub struct TopN {
+    n: usize,
+    sqrt_m: f64,
+    kept: Vec<Vec<Kept>>,
+}
+
+impl TopN {
+    pub fn new(users: usize, dim: usize, n: usize) -> Self {
+        Self { n, sqrt_m: (dim as f64).sqrt(), kept: vec![Vec::new(); users] }
+    }
+
+    /// Merges one candidate bucket, whose candidates are numbered from
+    /// `first` on in their order, into every user's list.
+    pub fn add_bucket(&mut self, users: &Vectors, candidates: &Vectors, first: usize) {
+        let m = users.dim;
+        let mut news: Vec<Vec<Kept>> = vec![Vec::with_capacity(self.n + 1); users.len()];
+        let mut dots = vec![0.0f64; USER_CHUNK * CANDIDATE_CHUNK];
+        for c0 in (0..candidates.len()).step_by(CANDIDATE_CHUNK) {
+            let k = CANDIDATE_CHUNK.min(candidates.len() - c0);
+            for u0 in (0..users.len()).step_by(USER_CHUNK) {
+                let n_u = USER_CHUNK.min(users.len() - u0);
+                // dots (n_u × k) = U (n_u × m) · Cᵀ (m × k), both row-major.
+                unsafe {
+                    matrixmultiply::dgemm(
+                        n_u, m, k, 1.0,
+                        users.values[u0 * m..].as_ptr(), m as isize, 1,
+                        candidates.values[c0 * m..].as_ptr(), 1, m as isize,
+                        0.0, dots.as_mut_ptr(), k as isize, 1,
+                    );
+                }
+                for (i, new) in news[u0..u0 + n_u].iter_mut().enumerate() {
+                    let c1u = users.c1[u0 + i];
+                    let row = &dots[i * k..(i + 1) * k];
+                    for (j, dot) in row.iter().enumerate() {
+                        let d2 = c1u + candidates.c1[c0 + j] - 2.0 * dot;
+                        // Most candidates are farther than the worst kept: skip the sqrt.
+                        if new.len() == self.n && d2 > self.bound(new[self.n - 1].score) {
+                            continue;
+                        }
+                        let score = self.sqrt_m - d2.max(0.0).sqrt();
+                        insert(new, self.n, Kept { score, candidate: first + c0 + j });
+                    }
+                }
+            }
+        }
+        for (kept, new) in self.kept.iter_mut().zip(news) {
+            *kept = merge(new, kept, self.n);
+        }
+    }
+
+    /// A squared distance above which a score is certainly below `score`.
+    fn bound(&self, score: f64) -> f64 {
+        let d = (self.sqrt_m - score).max(0.0);
+        d * d * (1.0 + 1e-9) + 1e-12
+    }
+
+    /// Each user's kept candidates, best first, scores as float32.
+    pub fn finish(self) -> Vec<Vec<(usize, f32)>> {
+        self.kept.into_iter().map(|k| k.into_iter().map(|k| (k.candidate, k.score as f32)).collect()).collect()
+    }
+}
+
+/// Inserts a candidate later in order than every one in `list` (sorted by
+/// score, best first): after equal scores, dropped past `n`.
+fn insert(list: &mut Vec<Kept>, n: usize, c: Kept) {
+    if list.len() == n && list.last().is_none_or(|last| c.score <= last.score) {
+        return;
+    }
+    let at = list.partition_point(|k| k.score >= c.score);
+    list.insert(at, c);
+    list.truncate(n);
+}
+
+/// `nlargest(n, new + kept)`: stable, new first on equal scores; the result
+/// is stored as float32, as Spark stored the original's lists.
+fn merge(new: Vec<Kept>, kept: &[Kept], n: usize) -> Vec<Kept> {
+    let mut out = Vec::with_capacity(n);
+    let (mut a, mut b) = (new.into_iter().peekable(), kept.iter().copied().peekable());
+    while out.len() < n {
+        let take_new = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.score >= y.score,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_new { a.next() } else { b.next() }.expect("peeked");
+        out.push(Kept { score: f64::from(next.score as f32), ..next });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors(rows: &[&[f32]]) -> Vectors {
+        let mut v = Vectors::new(rows[0].len());
+        for r in rows {
+            let c1 = r.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() as f32;
+            v.push(r.iter().copied(), c1);
+        }
+        v
+    }
+
+    /// The formula, one pair at a time, as the original computed it.
+    fn naive(u: &[f32], v: &[f32], c1u: f32, c1v: f32) -> f64 {
+        let dot: f64 = u.iter().zip(v).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+        (u.len() as f64).sqrt() - (f64::from(c1u) + f64::from(c1v) - 2.0 * dot).max(0.0).sqrt()
+    }
+
+    #[test]
+    fn hand_checked_top_n_with_ties_and_zeros() {
+        // m = 2, √m ≈ 1.41421356. Users and candidates are the same four.
+        let rows: &[&[f32]] = &[&[0.0, 0.0], &[1.0, 0.0], &[0.0, 1.0], &[1.0, 0.0]];
+        let all = vectors(rows);
+        let mut top = TopN::new(4, 2, 3);
+        top.add_bucket(&all, &all, 0);
+        let got = top.finish();
+        let s2 = 2f64.sqrt();
+        // User 0 (all zeros): itself (√2), then 1, 2, 3 at √2 − 1 each: the
+        // first two by candidate order.
+        assert_eq!(got[0], [(0, s2 as f32), (1, (s2 - 1.0) as f32), (2, (s2 - 1.0) as f32)]);
+        // User 1: itself and its twin 3 (√2, the earlier first), then 0 (√2 − 1).
+        assert_eq!(got[1], [(1, s2 as f32), (3, s2 as f32), (0, (s2 - 1.0) as f32)]);
+        // User 2: itself, then 0 (distance 1), then 1 (distance √2: score 0).
+        assert_eq!(got[2], [(2, s2 as f32), (0, (s2 - 1.0) as f32), (1, 0.0)]);
+    }
+
+    #[test]
+    fn buckets_merge_new_first_on_equal_scores() {
+        // Two buckets holding the same vector: the second bucket's copy,
+        // compared in f64 with the first's kept (rounded) score, wins a tie.
+        let a = vectors(&[&[0.5, 0.25]]);
+        let mut top = TopN::new(1, 2, 1);
+        top.add_bucket(&a, &a, 0);
+        top.add_bucket(&a, &a, 1);
+        assert_eq!(top.finish()[0][0].0, 1);
+    }
+
+    #[test]
+    fn blocks_agree_with_the_formula() {
+        // More users and candidates than one GEMM block, in two buckets.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 40) as f32) / (1u64 << 24) as f32
+        };
+        let rows: Vec<Vec<f32>> = (0..1500).map(|_| (0..7).map(|_| next()).collect()).collect();
+        let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+        let (users, half) = (vectors(&refs[..300]), 900);
+        let (b0, b1) = (vectors(&refs[..half]), vectors(&refs[half..]));
+        let mut top = TopN::new(users.len(), 7, 5);
+        top.add_bucket(&users, &b0, 0);
+        top.add_bucket(&users, &b1, half);
+        let got = top.finish();
+        let c1s: Vec<f32> = rows.iter().map(|r| r.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() as f32).collect();
+        for (u, kept) in got.iter().enumerate() {
+            let mut all: Vec<(f64, usize)> = (0..rows.len()).map(|v| (naive(&rows[u], &rows[v], c1s[u], c1s[v]), v)).collect();
+            all.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            let expected: Vec<usize> = all.iter().take(5).map(|x| x.1).collect();
+            assert_eq!(kept.iter().map(|k| k.0).collect::<Vec<_>>(), expected, "user {u}");
+            assert_eq!(kept[0], (u, all[0].0 as f32));
+        }
+    }
+}
