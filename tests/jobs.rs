@@ -129,12 +129,13 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     // the quickstart's runs and other variants.
     let output = dir.join("output");
     let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
-    let in_quickstart: [(&str, Vec<&str>, bool); 5] = [
+    let in_quickstart: [(&str, Vec<&str>, bool); 6] = [
         ("lookalike-vectors", vec!["--scores-from", "data"], true),
         ("lookalike-similarity", vec![], true),
         ("lookalike-scores", model.to_vec(), false),
         ("lookalike-scores", [&model[..], &["--normalize"]].concat(), false),
         ("lookalike-vectors", vec!["--scores-from", "data", "--keywords-from", "effective"], false),
+        ("lookalike-similarity", vec!["--method", "ivf"], false),
     ];
     for (job, flags, ran) in in_quickstart {
         let mut args = vec!["run", job, "--data-root", data, "--output-root", output.to_str().unwrap(), "--date", "20261121", "--dry-run", "--format", "json", "-q"];

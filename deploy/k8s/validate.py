@@ -39,6 +39,9 @@ ORDER = [
     ("taar-amowhitelist", "taar-lite-guidguid"),
     ("taar-update-whitelist", "taar-locale"),
     ("taar-update-whitelist", "taar-similarity"),
+    ("lookalike-prepare", "lookalike-scores"),
+    ("lookalike-scores", "lookalike-vectors"),
+    ("lookalike-vectors", "lookalike-similarity"),
 ]
 # Jobs that run by hand, not on a schedule (a readout is read once an experiment ends,
 # images are denoised when they arrive; access-logs rewrites its whole table, so a

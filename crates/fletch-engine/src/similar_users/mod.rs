@@ -32,6 +32,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::work_items::{Work, WorkExec};
+use fletch_udfs::vector::Centroids;
 use top_n::{TopN, Vectors};
 
 /// Marks a [`SimilarUsersTable`] or a [`SimilarUsersExec`] in a plan (JSON follows).
@@ -54,9 +55,19 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimilarUsers {
     /// Folders of Parquet files (`did`, `score_vector`, `c1`), one per
-    /// candidate bucket, in the order they are merged.
+    /// candidate bucket (with `ivf`: per inverted list), merged in order.
     pub candidates: Vec<String>,
     pub top_n: usize,
+    /// Approximate: each user is compared with the candidates of the
+    /// inverted lists of its `probes` nearest centroids only.
+    pub ivf: Option<Ivf>,
+}
+
+/// An inverted-file index: the candidate folders are its lists, by centroid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ivf {
+    pub centroids: Centroids,
+    pub probes: usize,
 }
 
 /// The `did`, `top_n_similar_user`, `did_bucket` of the users in `blocks`
@@ -94,7 +105,10 @@ impl TableProvider for SimilarUsersTable {
 
 impl fmt::Display for SimilarUsers {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SimilarUsersExec: top {} of {} candidate buckets", self.top_n, self.candidates.len())
+        match &self.ivf {
+            None => write!(f, "SimilarUsersExec: top {} of {} candidate buckets", self.top_n, self.candidates.len()),
+            Some(ivf) => write!(f, "SimilarUsersExec: top {} of {} of {} inverted lists", self.top_n, ivf.probes, self.candidates.len()),
+        }
     }
 }
 
@@ -117,8 +131,23 @@ impl SimilarUsers {
         let dim = users.vectors.dim;
         let mut top = TopN::new(users.dids.len(), dim, self.top_n);
         let mut names: Vec<String> = Vec::new();
+        // Per candidate folder, the users compared with it: all, or those probing the list.
+        let mut probing: Vec<Vec<usize>> = vec![Vec::new(); self.candidates.len()];
+        match &self.ivf {
+            None => probing.iter_mut().for_each(|p| p.extend(0..users.dids.len())),
+            Some(ivf) => {
+                for u in 0..users.dids.len() {
+                    for list in ivf.centroids.nearest(&users.vectors.values[u * dim..(u + 1) * dim], ivf.probes) {
+                        probing[list].push(u);
+                    }
+                }
+            }
+        }
         let users_vectors = Arc::new(users.vectors);
-        for bucket in &self.candidates {
+        for (bucket, which) in self.candidates.iter().zip(probing) {
+            if which.is_empty() {
+                continue;
+            }
             let candidates = read_vectors(runtime, bucket, false).await?;
             if candidates.dids.is_empty() {
                 continue;
@@ -129,8 +158,12 @@ impl SimilarUsers {
             let first = names.len();
             // The comparison is CPU work: off the async threads.
             let vectors = Arc::clone(&users_vectors);
+            let all = which.len() == vectors.len();
             top = tokio::task::spawn_blocking(move || {
-                top.add_bucket(&vectors, &candidates.vectors, first);
+                match all {
+                    true => top.add_bucket(&vectors, &candidates.vectors, first),
+                    false => top.add_bucket_for(&vectors, &which, &candidates.vectors, first),
+                }
                 top
             })
             .await

@@ -59,6 +59,27 @@ impl TopN {
     /// Merges one candidate bucket, whose candidates are numbered from
     /// `first` on in their order, into every user's list.
     pub fn add_bucket(&mut self, users: &Vectors, candidates: &Vectors, first: usize) {
+        let news = self.scan(users, candidates, first);
+        for (kept, new) in self.kept.iter_mut().zip(news) {
+            *kept = merge(new, kept, self.n);
+        }
+    }
+
+    /// [`TopN::add_bucket`] for the users `which` (indices into `users`) only.
+    pub fn add_bucket_for(&mut self, users: &Vectors, which: &[usize], candidates: &Vectors, first: usize) {
+        let mut some = Vectors::new(users.dim);
+        for &u in which {
+            some.values.extend_from_slice(&users.values[u * users.dim..(u + 1) * users.dim]);
+            some.c1.push(users.c1[u]);
+        }
+        let news = self.scan(&some, candidates, first);
+        for (&u, new) in which.iter().zip(news) {
+            self.kept[u] = merge(new, &self.kept[u], self.n);
+        }
+    }
+
+    /// Each user's best `n` of `candidates`, best first, earlier ones first on equal scores.
+    fn scan(&self, users: &Vectors, candidates: &Vectors, first: usize) -> Vec<Vec<Kept>> {
         let m = users.dim;
         let mut news: Vec<Vec<Kept>> = vec![Vec::with_capacity(self.n + 1); users.len()];
         let mut dots = vec![0.0f64; USER_CHUNK * CANDIDATE_CHUNK];
@@ -90,9 +111,7 @@ impl TopN {
                 }
             }
         }
-        for (kept, new) in self.kept.iter_mut().zip(news) {
-            *kept = merge(new, kept, self.n);
-        }
+        news
     }
 
     /// A squared distance above which a score is certainly below `score`.

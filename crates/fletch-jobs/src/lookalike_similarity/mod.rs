@@ -1,9 +1,14 @@
 //! `lookalike-similarity`: Blue Marlin's top-N similarity table (spec
 //! lookalike.md §10.4, docs/jobs/lookalike-similarity.md): for every user its
 //! `--top-n` most similar users by `√m − euclidean distance`, exactly and
-//! with the original's numbers and tie order. The users are cut into blocks,
-//! one task each on the executors; a block reads the candidates bucket by
-//! bucket (fletch_engine::similar_users).
+//! with the original's numbers and tie order, or approximately with an IVF
+//! index (`--method ivf`). The users are cut into blocks, one task each on
+//! the executors; a block reads the candidates folder by folder
+//! (fletch_engine::similar_users).
+
+mod ivf;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array};
@@ -11,8 +16,7 @@ use fletch_engine::batches::column;
 use fletch_engine::catalog::ColumnKind;
 use fletch_engine::params::ParamType;
 use fletch_engine::similar_users::{SimilarUsers, SimilarUsersTable};
-use fletch_engine::{Error, Result};
-use std::sync::Arc;
+use fletch_engine::{Error, Location, Result};
 
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
@@ -21,20 +25,29 @@ crate::sql_steps!("lookalike-similarity" {
     user_count: Collected,
     similarity_users: Scratch(&["block"]),
     similarity_candidates: Scratch(&["bucket"]),
+    ivf_sample: Collected,
+    ivf_candidates: Scratch(&["list"]),
+    recall_users: Scratch(&[]),
     lookalike_similarity: Output(&["did_bucket"]),
+    recall_exact: Collected,
+    recall_approximate: Collected,
 });
 
 pub struct LookalikeSimilarity;
 
 const SPEC: JobSpec = JobSpec {
     name: "lookalike-similarity",
-    summary: "Lookalike: every user's top-N most similar users (√m − euclidean distance over the score vectors), exact, in blocks on the executors",
+    summary: "Lookalike: every user's top-N most similar users (√m − euclidean distance over the score vectors), exact or IVF, in blocks on the executors",
     params: &[
         ParamSpec::new("top-n", ParamType::Int, "similar users kept per user (the user itself included)").default("10"),
         ParamSpec::new("did-bucket-size", ParamType::Int, "users of buckets 0 to this − 1 get similar users (default: every bucket)"),
         ParamSpec::new("did-bucket-step", ParamType::Int, "the original's buckets per batch; accepted for its configs, it changes no result (fletch's batches are --block-users)").default("1"),
         ParamSpec::new("cross-bucket-size", ParamType::Int, "candidates come from buckets 0 to this − 1, in bucket order (default: the did-bucket-size; the original's production config had 1)"),
         ParamSpec::new("block-users", ParamType::Int, "users per task").default("4096"),
+        ParamSpec::new("method", ParamType::String, "exact (the original's lists, bit for bit) or ivf (approximate: inverted lists over k-means centroids)").default("exact"),
+        ParamSpec::new("nlist", ParamType::Int, "ivf: centroids (inverted lists)").default("256"),
+        ParamSpec::new("nprobe", ParamType::Int, "ivf: lists searched per user").default("8"),
+        ParamSpec::new("recall-sample", ParamType::Int, "ivf: users whose lists are checked against exact ones (recall@N in the log); 0 skips the check").default("1000"),
     ],
     outputs: &[OutputSpec {
         path: "lookalike_similarity/did_bucket=*/",
@@ -53,21 +66,23 @@ impl Job for LookalikeSimilarity {
         let top_n = args.int_in("top-n", 1..=10_000)? as usize;
         args.int_in("did-bucket-step", 1..=1_000_000)?;
         let block_users = args.int_in("block-users", 1..=1_000_000)?;
+        let ivf = match args.choice("method", &["exact", "ivf"])? {
+            "ivf" => Some(ivf::Settings { nlist: args.int_in("nlist", 1..=65_536)? as usize, nprobe: args.int_in("nprobe", 1..=65_536)? as usize, recall_sample: args.int_in("recall-sample", 0..=1_000_000)? }),
+            _ => None,
+        };
         let vectors = Input::new("lookalike_score_vector").made_by("lookalike-vectors").columns(&[("did", ColumnKind::Text), ("did_bucket", ColumnKind::TextOrInteger)]);
-        rc.prepare(&[&STEPS.vector_buckets, &STEPS.user_count, &STEPS.similarity_users, &STEPS.similarity_candidates], &[vectors]).await?;
+        let candidates_step = if ivf.is_some() { &STEPS.ivf_candidates } else { &STEPS.similarity_candidates };
+        let mut steps = vec![&STEPS.vector_buckets, &STEPS.user_count, &STEPS.similarity_users, candidates_step];
+        if ivf.is_some() {
+            steps.extend([&STEPS.ivf_sample, &STEPS.recall_users]);
+        }
+        rc.prepare(&steps, &[vectors]).await?;
+
         let mut params = rc.base_params();
         let buckets = ints(&rc.run(&STEPS.vector_buckets, &params).await?.batches, "bucket")?;
         let all = buckets.last().map_or(0, |b| b + 1);
-        let did_bucket_size = match args.int("did-bucket-size") {
-            Some(n) if n >= 1 => n,
-            Some(n) => return Err(Error::usage(format!("--did-bucket-size: expected at least 1, got {n}"))),
-            None => all,
-        };
-        let cross_bucket_size = match args.int("cross-bucket-size") {
-            Some(n) if n >= 1 => n,
-            Some(n) => return Err(Error::usage(format!("--cross-bucket-size: expected at least 1, got {n}"))),
-            None => did_bucket_size,
-        };
+        let did_bucket_size = at_least_one(args, "did-bucket-size")?.unwrap_or(all);
+        let cross_bucket_size = at_least_one(args, "cross-bucket-size")?.unwrap_or(did_bucket_size);
         params.set_int("did_bucket_size", did_bucket_size);
         params.set_int("cross_bucket_size", cross_bucket_size);
         params.set_int("block_users", block_users);
@@ -75,18 +90,54 @@ impl Job for LookalikeSimilarity {
         let blocks = (users + block_users - 1) / block_users;
         rc.progress.note(&format!("{users} users in {blocks} blocks, top {top_n} of the users of buckets 0 to {}", cross_bucket_size - 1));
         let users_at = rc.run(&STEPS.similarity_users, &params).await?.location;
-        let candidates_at = rc.run(&STEPS.similarity_candidates, &params).await?.location;
-        // A dry run writes no folder: it plans the output over no block.
-        let folders = |at: Option<fletch_engine::Location>, name: &str, count: i64| -> Vec<String> {
-            at.map(|at| (0..count).map(|i| at.join(&format!("{name}={i}/")).to_string()).collect()).unwrap_or_default()
+
+        let (work, checked) = match &ivf {
+            None => {
+                let at = rc.run(&STEPS.similarity_candidates, &params).await?.location;
+                (SimilarUsers { candidates: folders(at, "bucket", cross_bucket_size), top_n, ivf: None }, None)
+            }
+            Some(settings) => {
+                let index = ivf::train(rc, &STEPS.ivf_sample, &mut params, settings).await?;
+                let lists = folders(rc.run(&STEPS.ivf_candidates, &params).await?.location, "list", index.centroids.len() as i64);
+                let work = SimilarUsers { candidates: lists, top_n, ivf: Some(index) };
+                let checked = match settings.recall_sample {
+                    0 => None,
+                    n => {
+                        params.set_int("recall_sample", n);
+                        let at = rc.run(&STEPS.recall_users, &params).await?.location;
+                        let exact = SimilarUsers { ivf: None, ..work.clone() };
+                        Some(SimilarUsersTable { work: exact, blocks: at.map(|a| a.to_string()).into_iter().collect() })
+                    }
+                };
+                (work, checked)
+            }
         };
-        let work = SimilarUsers { candidates: folders(candidates_at, "bucket", cross_bucket_size), top_n };
-        let table = SimilarUsersTable { work, blocks: folders(users_at, "block", blocks) };
-        rc.ctx.register_table("similar_users", Arc::new(table))?;
+        // A dry run writes no folder: it plans the output over no block.
+        rc.ctx.register_table("similar_users", Arc::new(SimilarUsersTable { work, blocks: folders(users_at, "block", blocks) }))?;
         rc.set_output_folder(&STEPS.lookalike_similarity, "lookalike_similarity");
-        rc.prepare(&[&STEPS.lookalike_similarity], &[]).await?;
+        let mut last = vec![&STEPS.lookalike_similarity];
+        if let Some(checked) = checked {
+            rc.ctx.register_table("exact_similar_users", Arc::new(checked))?;
+            last.extend([&STEPS.recall_exact, &STEPS.recall_approximate]);
+        }
+        rc.prepare(&last, &[]).await?;
         rc.run(&STEPS.lookalike_similarity, &params).await?;
+        if last.len() > 1 {
+            ivf::report_recall(rc, &STEPS.recall_exact, &STEPS.recall_approximate, &params, top_n).await?;
+        }
         Ok(())
+    }
+}
+
+/// `<at>/<name>=0/` … `<at>/<name>=<count − 1>/`, none in a dry run.
+fn folders(at: Option<Location>, name: &str, count: i64) -> Vec<String> {
+    at.map(|at| (0..count).map(|i| at.join(&format!("{name}={i}/")).to_string()).collect()).unwrap_or_default()
+}
+
+fn at_least_one(args: &JobArgs, name: &str) -> Result<Option<i64>> {
+    match args.int(name) {
+        Some(n) if n < 1 => Err(Error::usage(format!("--{name}: expected at least 1, got {n}"))),
+        n => Ok(n),
     }
 }
 
