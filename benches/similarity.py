@@ -20,7 +20,6 @@ import datetime
 import json
 import os
 import pathlib
-import resource
 import subprocess
 import sys
 import time
@@ -32,14 +31,15 @@ PERSONA_ROWS = 380_000
 
 
 def timed(cmd):
-    """Wall and CPU seconds and peak RSS (MB) of a command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall and CPU seconds and peak RSS (MB) of a command, and its output."""
     start = time.monotonic()
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024, out
+    if status != 0:
+        raise SystemExit(f"{cmd[0]} failed: {status}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
 def vectors(folder):
@@ -108,12 +108,24 @@ def one_size(fletch, users, k, threads, nprobes):
     for row in lists:
         ours[index[row["did"]]] = [index[s["did"]] for s in row["top_n_similar_user"]]
 
+    for nprobe in nprobes:
+        ivf_out = WORK / f"out-{users}-ivf{nprobe}"
+        wall, cpu, rss, _ = timed([fletch, "run", "lookalike-similarity", "-q", "--data-root", str(data), "--output-root", str(out), "--top-n", str(k),
+                                   "--method", "ivf", "--nlist", "256", "--nprobe", str(nprobe), "--recall-sample", "0"])
+        lists = ds.dataset(out / "lookalike_similarity", format="parquet", partitioning="hive").to_table().to_pylist()
+        found = [None] * len(dids)
+        for row in lists:
+            found[index[row["did"]]] = [index[s["did"]] for s in row["top_n_similar_user"]]
+        result[f"fletch_ivf_nprobe{nprobe}"] = {"wall": wall, "cpu": cpu, "peak_mb": rss, "found": found}
     me = [sys.executable, __file__, "--faiss", str(folder), "--k", str(k), "--threads", str(threads), "--nprobes", ",".join(map(str, nprobes))]
     wall, cpu, rss, text = timed(me + ["--kind", "flat"])
     flat = json.loads(text)
     truth = flat["runs"]["flat"]["ids"]
     result["faiss_flat"] = {"wall": wall, "cpu": cpu, "peak_mb": rss, "search_wall": flat["runs"]["flat"]["search_wall"]}
     result["fletch_exact"]["recall_vs_faiss_flat"] = recall(ours, truth)
+    for nprobe in nprobes:
+        run = result[f"fletch_ivf_nprobe{nprobe}"]
+        run["recall_vs_faiss_flat"] = recall(run.pop("found"), truth)
     wall, cpu, rss, text = timed(me + ["--kind", "ivf"])
     ivf = json.loads(text)
     result["faiss_ivf"] = {"wall": wall, "cpu": cpu, "peak_mb": rss, "build_wall": ivf["build_wall"],
@@ -132,6 +144,7 @@ def chart(results, path):
     ax.plot(users, [r["fletch_exact"]["wall"] for r in results], "o-", label="fletch exact (job, incl. Parquet I/O)")
     ax.plot(users, [r["faiss_flat"]["wall"] for r in results], "s-", label="faiss IndexFlatL2 (process)")
     ax.plot(users, [r["faiss_ivf"]["wall"] for r in results], "^-", label="faiss IVF256,Flat, all nprobe (process)")
+    ax.plot(users, [r["fletch_ivf_nprobe8"]["wall"] for r in results], "v-", label="fletch IVF nlist 256, nprobe 8 (job)")
     ax.set_xlabel("users (29 dimensions, top-10 of all)")
     ax.set_ylabel("wall seconds, 2 cores")
     ax.legend()
@@ -146,7 +159,7 @@ def main():
     p.add_argument("--users", default="100000,300000")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--nprobes", default="1,4,8,16")
+    p.add_argument("--nprobes", default="4,8,16")
     p.add_argument("--faiss")
     p.add_argument("--kind")
     a = p.parse_args()
@@ -159,7 +172,7 @@ def main():
     out = ROOT / "benches" / "results" / f"similarity-{date}.json"
     out.write_text(json.dumps({"date": date, "cores": os.cpu_count(), "results": results}, indent=2) + "\n")
     chart(results, ROOT / "docs" / "similarity.png")
-    print("| users | fletch exact | faiss IndexFlatL2 | ratio | faiss IVF256,Flat (build + searches) | best IVF search at recall ≥ 0.95 |")
+    print("| users | fletch exact | faiss IndexFlatL2 | ratio | faiss IVF256,Flat (build + searches) | best faiss IVF search at recall ≥ 0.95 |")
     print("|---|---|---|---|---|---|")
     for r in results:
         fe, ff, fi = r["fletch_exact"], r["faiss_flat"], r["faiss_ivf"]
@@ -167,6 +180,13 @@ def main():
         best = min(good, key=lambda x: x[1]["search_wall"]) if good else None
         best_text = f"{best[0]}: {best[1]['search_wall']:.1f} s, recall {best[1]['recall']:.3f}" if best else "none"
         print(f"| {r['users']:,} | {fe['wall']:.1f} s wall, {fe['cpu']:.1f} s CPU, {fe['peak_mb']:.0f} MB | {ff['wall']:.1f} s, {ff['cpu']:.1f} s CPU, {ff['peak_mb']:.0f} MB | {ff['wall'] / fe['wall']:.2f}× | {fi['wall']:.1f} s | {best_text} |")
+    print()
+    print("| users | fletch IVF nprobe | wall | CPU | peak | recall@10 vs exact | speed-up over fletch exact |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        for nprobe in nprobes:
+            run = r[f"fletch_ivf_nprobe{nprobe}"]
+            print(f"| {r['users']:,} | {nprobe} | {run['wall']:.1f} s | {run['cpu']:.1f} s | {run['peak_mb']:.0f} MB | {run['recall_vs_faiss_flat']:.3f} | {r['fletch_exact']['wall'] / run['wall']:.1f}× |")
     print(f"results: {out}")
 
 

@@ -19,7 +19,7 @@ fn distance2(a: &[f64], b: &[f64]) -> f64 {
 
 impl Centroids {
     pub fn len(&self) -> usize {
-        if self.dim == 0 { 0 } else { self.values.len() / self.dim }
+        self.values.len().checked_div(self.dim).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -34,7 +34,7 @@ impl Centroids {
     /// the same seed: k-means++ seeding, then `iterations` Lloyd steps (an
     /// empty cluster keeps its centroid).
     pub fn train(points: &[f64], dim: usize, k: usize, iterations: usize, seed: u64) -> Self {
-        let n = if dim == 0 { 0 } else { points.len() / dim };
+        let n = points.len().checked_div(dim).unwrap_or(0);
         let row = |i: usize| &points[i * dim..(i + 1) * dim];
         let mut draw = (0u64..).map(move |i| (splitmix(seed ^ splitmix(i)) >> 11) as f64 / (1u64 << 53) as f64);
         let mut chosen: Vec<usize> = Vec::new();

@@ -137,7 +137,8 @@ impl SimilarUsers {
             None => probing.iter_mut().for_each(|p| p.extend(0..users.dids.len())),
             Some(ivf) => {
                 for u in 0..users.dids.len() {
-                    for list in ivf.centroids.nearest(&users.vectors.values[u * dim..(u + 1) * dim], ivf.probes) {
+                    let point: Vec<f64> = users.vectors.row(u).iter().map(|x| f64::from(*x)).collect();
+                    for list in ivf.centroids.nearest(&point, ivf.probes) {
                         probing[list].push(u);
                     }
                 }

@@ -4,17 +4,25 @@
 //! candidate buckets taken in order, each merged into the users' kept lists
 //! with `heapq.nlargest` semantics (new candidates, in bucket order, before
 //! the kept ones on equal scores), kept scores rounded to float32 between
-//! buckets. Dot products are blocks of a GEMM (matrixmultiply's dgemm).
+//! buckets.
+//!
+//! Dot products come in blocks of a float32 GEMM (matrixmultiply's sgemm),
+//! which only screens: a candidate whose float32 distance is certainly
+//! farther than the user's N-th kept one is skipped, and every other one is
+//! scored from its exact f64 dot product, so the lists are those of an f64
+//! computation throughout.
 
-/// Candidates per GEMM block and users per block: 2 MB of dot products.
+/// Candidates per GEMM block and users per block: 1 MB of dot products.
 const CANDIDATE_CHUNK: usize = 1024;
 const USER_CHUNK: usize = 256;
+/// Candidates screened at once, without a branch (vectorised).
+const LANES: usize = 16;
 
-/// Row-major vectors of `dim` values (widened from float32) with their c1.
+/// Row-major float32 vectors of `dim` values with their c1 (widened).
 #[derive(Clone, Debug, Default)]
 pub struct Vectors {
     pub dim: usize,
-    pub values: Vec<f64>,
+    pub values: Vec<f32>,
     pub c1: Vec<f64>,
 }
 
@@ -32,9 +40,19 @@ impl Vectors {
     }
 
     pub fn push(&mut self, vector: impl IntoIterator<Item = f32>, c1: f32) {
-        self.values.extend(vector.into_iter().map(f64::from));
+        self.values.extend(vector);
         self.c1.push(f64::from(c1));
     }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// The dot product in f64 of two float32 vectors, as numpy computes it on
+/// the widened values.
+fn exact_dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
 }
 
 /// A candidate kept for a user: its score and its index in the caller's list of candidates.
@@ -81,15 +99,19 @@ impl TopN {
     /// Each user's best `n` of `candidates`, best first, earlier ones first on equal scores.
     fn scan(&self, users: &Vectors, candidates: &Vectors, first: usize) -> Vec<Vec<Kept>> {
         let m = users.dim;
+        // float32 dot products of m terms are within this of the exact ones (|u|, |v| ≤ √c1).
+        let slack = |c1u: f64, c1v: f64| 4.0 * m as f64 * f64::from(f32::EPSILON) * (1.0 + c1u + c1v);
+        let max_c1v = candidates.c1.iter().copied().fold(0.0, f64::max);
+        let half_c1v: Vec<f32> = candidates.c1.iter().map(|c| (c / 2.0) as f32).collect();
         let mut news: Vec<Vec<Kept>> = vec![Vec::with_capacity(self.n + 1); users.len()];
-        let mut dots = vec![0.0f64; USER_CHUNK * CANDIDATE_CHUNK];
+        let mut dots = vec![0.0f32; USER_CHUNK * CANDIDATE_CHUNK];
         for c0 in (0..candidates.len()).step_by(CANDIDATE_CHUNK) {
             let k = CANDIDATE_CHUNK.min(candidates.len() - c0);
             for u0 in (0..users.len()).step_by(USER_CHUNK) {
                 let n_u = USER_CHUNK.min(users.len() - u0);
                 // dots (n_u × k) = U (n_u × m) · Cᵀ (m × k), both row-major.
                 unsafe {
-                    matrixmultiply::dgemm(
+                    matrixmultiply::sgemm(
                         n_u, m, k, 1.0,
                         users.values[u0 * m..].as_ptr(), m as isize, 1,
                         candidates.values[c0 * m..].as_ptr(), 1, m as isize,
@@ -97,16 +119,31 @@ impl TopN {
                     );
                 }
                 for (i, new) in news[u0..u0 + n_u].iter_mut().enumerate() {
-                    let c1u = users.c1[u0 + i];
+                    let (u, c1u) = (u0 + i, users.c1[u0 + i]);
                     let row = &dots[i * k..(i + 1) * k];
-                    for (j, dot) in row.iter().enumerate() {
-                        let d2 = c1u + candidates.c1[c0 + j] - 2.0 * dot;
-                        // Most candidates are farther than the worst kept: skip the sqrt.
-                        if new.len() == self.n && d2 > self.bound(new[self.n - 1].score) {
+                    // d² = c1u + c1v − 2·dot ≤ bound  ⟺  c1v/2 − dot ≤ (bound − c1u)/2.
+                    let limit = |new: &Vec<Kept>| match new.len() == self.n {
+                        true => ((self.bound(new[self.n - 1].score) - c1u) / 2.0 + slack(c1u, max_c1v)) as f32,
+                        false => f32::INFINITY,
+                    };
+                    let mut lim = limit(new);
+                    for start in (0..k).step_by(LANES) {
+                        let end = (start + LANES).min(k);
+                        let halves = &half_c1v[c0 + start..c0 + end];
+                        if !halves.iter().zip(&row[start..end]).fold(false, |hit, (h, d)| hit | (h - d <= lim)) {
                             continue;
                         }
-                        let score = self.sqrt_m - d2.max(0.0).sqrt();
-                        insert(new, self.n, Kept { score, candidate: first + c0 + j });
+                        for j in start..end {
+                            if half_c1v[c0 + j] - row[j] > lim {
+                                continue;
+                            }
+                            let v = c0 + j;
+                            let d2 = c1u + candidates.c1[v] - 2.0 * exact_dot(users.row(u), candidates.row(v));
+                            let score = self.sqrt_m - d2.max(0.0).sqrt();
+                            if insert(new, self.n, Kept { score, candidate: first + v }) {
+                                lim = limit(new);
+                            }
+                        }
                     }
                 }
             }
@@ -127,14 +164,16 @@ impl TopN {
 }
 
 /// Inserts a candidate later in order than every one in `list` (sorted by
-/// score, best first): after equal scores, dropped past `n`.
-fn insert(list: &mut Vec<Kept>, n: usize, c: Kept) {
+/// score, best first): after equal scores, dropped past `n`. Whether it
+/// was kept.
+fn insert(list: &mut Vec<Kept>, n: usize, c: Kept) -> bool {
     if list.len() == n && list.last().is_none_or(|last| c.score <= last.score) {
-        return;
+        return false;
     }
     let at = list.partition_point(|k| k.score >= c.score);
     list.insert(at, c);
     list.truncate(n);
+    true
 }
 
 /// `nlargest(n, new + kept)`: stable, new first on equal scores; the result
