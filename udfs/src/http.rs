@@ -45,6 +45,15 @@ impl Failure {
     }
 }
 
+/// Sends `request` and reads the whole answer: its status, headers and text.
+/// No answer (or a broken one) is [`Failure::of_request`]; the caller judges the status.
+pub async fn answer(request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), Failure> {
+    let response = request.send().await.map_err(|e| Failure::of_request(&e))?;
+    let (status, headers) = (response.status(), response.headers().clone());
+    let text = response.text().await.map_err(|e| Failure::of_request(&e))?;
+    Ok((status, headers, text))
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {

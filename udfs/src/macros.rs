@@ -24,3 +24,18 @@ macro_rules! aggregate_udf {
         }
     };
 }
+
+/// `pub fn $name() -> Arc<ScalarUDF>`: the shared instance of the async
+/// function `$make`, wrapped for DataFusion's `AsyncFuncExec`.
+macro_rules! async_scalar_udf {
+    ($name:ident, $make:expr) => {
+        #[doc = concat!("The shared instance of `", stringify!($name), "` (async).")]
+        pub fn $name() -> std::sync::Arc<datafusion::logical_expr::ScalarUDF> {
+            static INSTANCE: std::sync::LazyLock<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> = std::sync::LazyLock::new(|| {
+                let wrapped = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(std::sync::Arc::new($make));
+                std::sync::Arc::new(wrapped.into_scalar_udf())
+            });
+            std::sync::Arc::clone(&INSTANCE)
+        }
+    };
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use fletch_udfs::lookalike::{bucket_of, score_map_builder, score_map_type};
+use fletch_udfs::lookalike::{DID_ERA_KEYWORDS, bucket_of, score_map_builder, score_map_type};
 use rand::Rng;
 
 use crate::lookalike::persona_dids;
@@ -17,8 +17,6 @@ use crate::rng::stream;
 use crate::{GenOptions, Result, Sinks};
 
 pub const SCORES: &str = "lookalike_score";
-/// The did-era score generator's keywords, in its order.
-pub const SCORED_KEYWORDS: &[&str] = &["video", "shopping", "info", "social", "reading", "travel", "entertainment"];
 /// lookalike-prepare's default number of user buckets.
 const BUCKETS: u64 = 2;
 const TASTES: usize = 8;
@@ -26,7 +24,7 @@ const STREAM_SCORES: u64 = 0x5C0E;
 
 pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
     let mut rng = stream(opts.seed, &[STREAM_SCORES]);
-    let tastes: Vec<Vec<f64>> = (0..TASTES).map(|_| SCORED_KEYWORDS.iter().map(|_| rng.random_range(0.05..0.95)).collect()).collect();
+    let tastes: Vec<Vec<f64>> = (0..TASTES).map(|_| DID_ERA_KEYWORDS.iter().map(|_| rng.random_range(0.05..0.95)).collect()).collect();
     let mut buckets: BTreeMap<u64, Vec<(String, Vec<f32>)>> = BTreeMap::new();
     for did in persona_dids(opts)? {
         let taste = &tastes[rng.random_range(0..TASTES)];
@@ -38,7 +36,7 @@ pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
     for (bucket, users) in buckets {
         let mut kws = score_map_builder(users.len());
         for (_, scores) in &users {
-            for (keyword, score) in SCORED_KEYWORDS.iter().zip(scores) {
+            for (keyword, score) in DID_ERA_KEYWORDS.iter().zip(scores) {
                 kws.keys().append_value(keyword);
                 kws.values().append_value(*score);
             }

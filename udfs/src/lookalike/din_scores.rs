@@ -21,8 +21,11 @@ use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::http::{Failure, with_retries};
+use crate::http::{Failure, answer, with_retries};
 use crate::util::constant_string;
+
+/// The keywords the did-era score generator scored (it hard-coded them), in its order.
+pub const DID_ERA_KEYWORDS: &[&str] = &["video", "shopping", "info", "social", "reading", "travel", "entertainment"];
 
 /// How `din_scores` calls the model: its first argument, as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -156,16 +159,12 @@ fn slots(call: &ModelCall) -> Arc<Semaphore> {
 /// One attempt: the scores, or a failure that is transient for connection
 /// errors, timeouts, 429 and 5xx.
 async fn attempt(call: &ModelCall, body: &str) -> std::result::Result<Vec<f32>, Failure> {
-    let response = CLIENT
+    let request = CLIENT
         .post(&call.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .timeout(Duration::from_millis(call.timeout_ms))
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| Failure::of_request(&e))?;
-    let (status, headers) = (response.status(), response.headers().clone());
-    let text = response.text().await.map_err(|e| Failure::of_request(&e))?;
+        .body(body.to_string());
+    let (status, headers, text) = answer(request).await?;
     if !status.is_success() {
         let detail = serde_json::from_str::<serde_json::Value>(&text)
             .ok()

@@ -6,7 +6,7 @@ mod keyword_histories;
 mod naive_utc_seconds;
 
 pub use did_bucket::{DidBucket, bucket_of};
-pub use din_scores::{DinScores, ModelCall, history_of, request_body, score_map_builder, score_map_type, scores_of};
+pub use din_scores::{DID_ERA_KEYWORDS, DinScores, ModelCall, history_of, request_body, score_map_builder, score_map_type, scores_of};
 pub use keyword_histories::{HISTORY_FIELDS, KeywordHistories};
 pub use naive_utc_seconds::{NaiveUtcSeconds, naive_utc_seconds_of};
 
@@ -18,13 +18,6 @@ pub fn async_documentation(name: &str) -> Option<datafusion::logical_expr::Docum
     static DIN_SCORES: std::sync::LazyLock<DinScores> = std::sync::LazyLock::new(DinScores::new);
     (name == "din_scores").then(|| DIN_SCORES.documentation().cloned()).flatten()
 }
-
-/// The shared instance of `din_scores`, an async UDF (DataFusion runs it in an `AsyncFuncExec`).
-pub fn din_scores() -> std::sync::Arc<datafusion::logical_expr::ScalarUDF> {
-    static INSTANCE: std::sync::LazyLock<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> = std::sync::LazyLock::new(|| {
-        std::sync::Arc::new(datafusion::logical_expr::async_udf::AsyncScalarUDF::new(std::sync::Arc::new(DinScores::new())).into_scalar_udf())
-    });
-    std::sync::Arc::clone(&INSTANCE)
-}
+async_scalar_udf!(din_scores, DinScores::new());
 scalar_udf!(naive_utc_seconds, NaiveUtcSeconds::new());
 aggregate_udf!(keyword_histories, KeywordHistories::new());

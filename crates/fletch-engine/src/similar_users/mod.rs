@@ -4,9 +4,9 @@
 //! reads the candidates bucket by bucket and keeps each user's top N
 //! ([`top_n`]). The blocks travel as data ([`crate::work_items`]).
 //!
-//! Memory per task: the block's users (4 bytes per dimension, 8 while
-//! computing), its users' lists, one candidate bucket's vectors (as f64) and
-//! the dids of every candidate.
+//! Memory per task: the block's users' vectors (4 bytes per dimension), their
+//! lists, one candidate folder's vectors (4 bytes per dimension) and the dids
+//! of every candidate.
 
 pub mod top_n;
 
@@ -131,22 +131,21 @@ impl SimilarUsers {
         let dim = users.vectors.dim;
         let mut top = TopN::new(users.dids.len(), dim, self.top_n);
         let mut names: Vec<String> = Vec::new();
-        // Per candidate folder, the users compared with it: all, or those probing the list.
-        let mut probing: Vec<Vec<usize>> = vec![Vec::new(); self.candidates.len()];
-        match &self.ivf {
-            None => probing.iter_mut().for_each(|p| p.extend(0..users.dids.len())),
-            Some(ivf) => {
-                for u in 0..users.dids.len() {
-                    let point: Vec<f64> = users.vectors.row(u).iter().map(|x| f64::from(*x)).collect();
-                    for list in ivf.centroids.nearest(&point, ivf.probes) {
-                        probing[list].push(u);
-                    }
+        // With an IVF index, per list the users probing it; without, every user meets every folder.
+        let mut probing = self.ivf.as_ref().map(|ivf| {
+            let mut probing: Vec<Vec<usize>> = vec![Vec::new(); self.candidates.len()];
+            for u in 0..users.dids.len() {
+                let point: Vec<f64> = users.vectors.row(u).iter().map(|x| f64::from(*x)).collect();
+                for list in ivf.centroids.nearest(&point, ivf.probes) {
+                    probing[list].push(u);
                 }
             }
-        }
+            probing
+        });
         let users_vectors = Arc::new(users.vectors);
-        for (bucket, which) in self.candidates.iter().zip(probing) {
-            if which.is_empty() {
+        for (folder, bucket) in self.candidates.iter().enumerate() {
+            let which = probing.as_mut().map(|p| std::mem::take(&mut p[folder]));
+            if which.as_ref().is_some_and(Vec::is_empty) {
                 continue;
             }
             let candidates = read_vectors(runtime, bucket, false).await?;
@@ -159,11 +158,10 @@ impl SimilarUsers {
             let first = names.len();
             // The comparison is CPU work: off the async threads.
             let vectors = Arc::clone(&users_vectors);
-            let all = which.len() == vectors.len();
             top = tokio::task::spawn_blocking(move || {
-                match all {
-                    true => top.add_bucket(&vectors, &candidates.vectors, first),
-                    false => top.add_bucket_for(&vectors, &which, &candidates.vectors, first),
+                match which {
+                    None => top.add_bucket(&vectors, &candidates.vectors, first),
+                    Some(which) => top.add_bucket_for(&vectors, &which, &candidates.vectors, first),
                 }
                 top
             })

@@ -87,7 +87,7 @@ impl TopN {
     pub fn add_bucket_for(&mut self, users: &Vectors, which: &[usize], candidates: &Vectors, first: usize) {
         let mut some = Vectors::new(users.dim);
         for &u in which {
-            some.values.extend_from_slice(&users.values[u * users.dim..(u + 1) * users.dim]);
+            some.values.extend_from_slice(users.row(u));
             some.c1.push(users.c1[u]);
         }
         let news = self.scan(&some, candidates, first);

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array, StringArray};
-use fletch_engine::batches::column;
+use fletch_engine::batches::{column, ints};
 use fletch_engine::catalog::ColumnKind;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
-use fletch_udfs::http::{Failure, with_retries};
-use fletch_udfs::lookalike::ModelCall;
+use fletch_udfs::http::{self, Failure, with_retries};
+use fletch_udfs::lookalike::{DID_ERA_KEYWORDS, ModelCall};
 
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
@@ -73,6 +73,7 @@ impl Job for LookalikeScores {
         rc.prepare(&steps, &inputs()).await?;
         let mut params = rc.base_params();
         params.set_bool("did_era", did_era);
+        params.set_strings("did_era_keywords", DID_ERA_KEYWORDS);
         let keywords = keywords(&rc.run(&STEPS.score_keywords, &params).await?.batches)?;
         if keywords.is_empty() && !rc.dry_run() {
             return Err(Error::input("no keyword to score: no keyword of ad_keywords is in lookalike_keywords (with --keywords did-era: none of the seven)"));
@@ -90,7 +91,7 @@ impl Job for LookalikeScores {
         if rc.dry_run() {
             return Ok(());
         }
-        let users = users.iter().find(|b| b.num_rows() > 0).map(|b| column::<Int64Array>(b, "users").map(|c| c.value(0))).transpose()?.unwrap_or(0) as u64;
+        let users = ints(&users, "users")?.first().copied().unwrap_or(0) as u64;
         if scored < users {
             log::warn!("lookalike-scores: {} of {users} users left out: the model could not score them (--on-model-error skip; each is in the executors' log)", users - scored);
         }
@@ -133,9 +134,7 @@ async fn check_model(rc: &RunContext, status_url: &str, retries: u32) -> Result<
     let step = rc.progress.step("check the model");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| Error::io(e.to_string()))?;
     let answer = with_retries(retries, status_url, || async {
-        let response = client.get(status_url).send().await.map_err(|e| Failure::of_request(&e))?;
-        let (status, headers) = (response.status(), response.headers().clone());
-        let text = response.text().await.map_err(|e| Failure::of_request(&e))?;
+        let (status, headers, text) = http::answer(client.get(status_url)).await?;
         match status.is_success() {
             true => Ok(text),
             false => Err(Failure::of_status(status, &headers, text.trim())),

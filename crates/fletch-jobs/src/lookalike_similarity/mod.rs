@@ -11,8 +11,7 @@ mod ivf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, Int64Array};
-use fletch_engine::batches::column;
+use fletch_engine::batches::ints;
 use fletch_engine::catalog::ColumnKind;
 use fletch_engine::params::ParamType;
 use fletch_engine::similar_users::{SimilarUsers, SimilarUsersTable};
@@ -139,13 +138,4 @@ fn at_least_one(args: &JobArgs, name: &str) -> Result<Option<i64>> {
         Some(n) if n < 1 => Err(Error::usage(format!("--{name}: expected at least 1, got {n}"))),
         n => Ok(n),
     }
-}
-
-fn ints(batches: &[datafusion::arrow::record_batch::RecordBatch], name: &str) -> Result<Vec<i64>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let c = column::<Int64Array>(b, name)?;
-        out.extend((0..b.num_rows()).filter(|&i| c.is_valid(i)).map(|i| c.value(i)));
-    }
-    Ok(out)
 }

@@ -4,8 +4,7 @@
 //! order, with its squared norm `c1`, and one matrix row per bucket.
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, StringArray};
-use fletch_engine::batches::column;
+use fletch_engine::batches::strings;
 use fletch_engine::catalog::ColumnKind;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
@@ -60,11 +59,7 @@ impl Job for LookalikeVectors {
         ];
         rc.prepare(&steps, &inputs).await?;
         let mut params = rc.base_params();
-        let mut keywords = Vec::new();
-        for b in &rc.run(dimensions, &params).await?.batches {
-            let c = column::<StringArray>(b, "keyword")?;
-            keywords.extend((0..b.num_rows()).filter(|&i| c.is_valid(i)).map(|i| c.value(i).to_string()));
-        }
+        let keywords = strings(&rc.run(dimensions, &params).await?.batches, "keyword")?;
         if keywords.is_empty() && !rc.dry_run() {
             return Err(Error::input(format!("no keyword in {}: the vectors would have no dimension", dimensions.file)));
         }

@@ -14,7 +14,7 @@ use fletch_engine::{Error, Result};
 use object_store::aws::AwsCredentialProvider;
 use serde_json::{Value, json};
 
-use fletch_udfs::http::{Failure, with_retries};
+use fletch_udfs::http::{Failure, answer, with_retries};
 
 /// DynamoDB's limit of put requests in one `BatchWriteItem`.
 pub const BATCH_SIZE: usize = 25;
@@ -119,9 +119,7 @@ impl DynamoDb {
         }
         let where_ = format!("DynamoDB {operation} on {} at {}", self.table, self.endpoint);
         let in_call = |f: Failure| Failure { message: format!("{where_}: {}", f.message), ..f };
-        let response = request.send().await.map_err(|e| in_call(Failure::of_request(&e)))?;
-        let (status, headers) = (response.status(), response.headers().clone());
-        let text = response.text().await.map_err(|e| in_call(Failure::of_request(&e)))?;
+        let (status, headers, text) = answer(request).await.map_err(in_call)?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(value);
