@@ -62,8 +62,7 @@ impl Centroids {
         for _ in 0..iterations {
             let mut sums = vec![0.0; centroids.values.len()];
             let mut counts = vec![0usize; centroids.len()];
-            for i in 0..n {
-                let c = centroids.nearest(row(i), 1)[0];
+            for (i, c) in centroids.nearest(points, 1).into_iter().enumerate() {
                 counts[c] += 1;
                 sums[c * dim..(c + 1) * dim].iter_mut().zip(row(i)).for_each(|(s, x)| *s += x);
             }
@@ -76,19 +75,51 @@ impl Centroids {
         centroids
     }
 
-    /// The `probes` centroids nearest `point`, nearest first (the lower
-    /// index on a tie).
-    pub fn nearest(&self, point: &[f64], probes: usize) -> Vec<usize> {
-        let mut d: Vec<(f64, usize)> = (0..self.len()).map(|c| (distance2(point, self.row(c)), c)).collect();
-        let probes = probes.min(d.len());
-        if probes < d.len() {
-            d.select_nth_unstable_by(probes, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            d.truncate(probes);
+    /// The `probes` centroids nearest each of `points` (rows of `dim`
+    /// values), nearest first, the lower index on a tie: `probes` indices a
+    /// point, one point after another. Float32 matrix products screen (a
+    /// real kernel, fast on any CPU), f64 distances summed in dimension
+    /// order decide, so the answer is the same bits on every machine.
+    pub fn nearest(&self, points: &[f64], probes: usize) -> Vec<usize> {
+        let (k, dim) = (self.len(), self.dim);
+        let probes = probes.min(k);
+        let n = points.len().checked_div(dim).unwrap_or(0);
+        let mut out = Vec::with_capacity(n * probes);
+        if probes == 0 || n == 0 {
+            return out;
         }
-        d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        d.into_iter().map(|(_, c)| c).collect()
+        let narrow: Vec<f32> = self.values.iter().map(|x| *x as f32).collect();
+        let norms: Vec<f64> = narrow.chunks_exact(dim).map(|c| c.iter().map(|x| f64::from(*x).powi(2)).sum()).collect();
+        let max_norm = norms.iter().copied().fold(0.0, f64::max);
+        let (mut dots, mut pick) = (vec![0.0f32; SCREEN_ROWS * k], Vec::with_capacity(k));
+        for p0 in (0..n).step_by(SCREEN_ROWS) {
+            let rows = SCREEN_ROWS.min(n - p0);
+            let block: Vec<f32> = points[p0 * dim..(p0 + rows) * dim].iter().map(|x| *x as f32).collect();
+            // dots (rows × k) = P (rows × dim) · Cᵀ (dim × k), both row-major.
+            unsafe {
+                matrixmultiply::sgemm(rows, dim, k, 1.0, block.as_ptr(), dim as isize, 1, narrow.as_ptr(), 1, dim as isize, 0.0, dots.as_mut_ptr(), k as isize, 1);
+            }
+            for r in 0..rows {
+                let point = &points[(p0 + r) * dim..(p0 + r + 1) * dim];
+                // d² − |p|² ≈ |c|² − 2·p·c, within `slack` of the exact value.
+                let approx: Vec<f64> = dots[r * k..(r + 1) * k].iter().zip(&norms).map(|(d, c)| c - 2.0 * f64::from(*d)).collect();
+                let norm: f64 = point.iter().map(|x| x * x).sum();
+                let slack = 4.0 * (dim + 2) as f64 * f64::from(f32::EPSILON) * (1.0 + norm + max_norm);
+                let mut sorted = approx.clone();
+                let (_, kth, _) = sorted.select_nth_unstable_by(probes - 1, f64::total_cmp);
+                let cut = *kth + 2.0 * slack;
+                pick.clear();
+                pick.extend((0..k).filter(|&c| approx[c] <= cut).map(|c| (distance2(point, self.row(c)), c)));
+                pick.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                out.extend(pick.iter().take(probes).map(|(_, c)| *c));
+            }
+        }
+        out
     }
 }
+
+/// Points screened per matrix product.
+const SCREEN_ROWS: usize = 256;
 
 #[cfg(test)]
 mod tests {
@@ -111,7 +142,24 @@ mod tests {
         let near = c.nearest(&[9.0, 1.0], 2);
         assert_eq!(c.row(near[0])[0].round(), 10.0);
         assert_eq!(near.len(), 2);
+        assert_eq!(near.len(), 2);
         // Fewer points than centroids: one per distinct point.
         assert_eq!(Centroids::train(&[1.0, 1.0, 1.0, 1.0], 2, 5, 3, 1).len(), 1);
+    }
+
+    #[test]
+    fn the_screen_finds_the_exact_nearest_with_ties() {
+        // Centroids on a grid, so that many points are equally far from two or more.
+        let values: Vec<f64> = (0..12 * 3).map(|i| ((i * 37 % 11) as f64 - 5.0) / 2.0).collect();
+        let c = Centroids { dim: 3, values: [values.clone(), values[..6].to_vec()].concat() };
+        let points: Vec<f64> = (0..300 * 3).map(|i| ((i * 13 % 23) as f64 - 11.0) / 4.0).collect();
+        let found = c.nearest(&points, 4);
+        for (p, point) in points.chunks(3).enumerate() {
+            let mut order: Vec<usize> = (0..c.len()).collect();
+            order.sort_by(|&a, &b| distance2(point, c.row(a)).total_cmp(&distance2(point, c.row(b))).then(a.cmp(&b)));
+            assert_eq!(found[p * 4..p * 4 + 4], order[..4], "point {p}");
+        }
+        assert_eq!(c.nearest(&points, 1), (0..300).map(|p| found[p * 4]).collect::<Vec<_>>());
+        assert_eq!(c.nearest(&points[..3], 99).len(), c.len());
     }
 }

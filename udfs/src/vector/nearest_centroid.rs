@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Builder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::utils::take_function_args;
@@ -61,19 +61,19 @@ impl ScalarUDFImpl for NearestCentroid {
         }
         let vectors: ArrayRef = cast(&vectors.to_array(rows)?, &list_of(DataType::Float64))?;
         let vectors = vectors.as_list::<i32>();
-        let mut out = Int64Builder::with_capacity(rows);
-        for i in 0..rows {
-            if vectors.is_null(i) {
-                out.append_null();
-                continue;
+        let values = vectors.values().as_primitive::<Float64Type>();
+        // Every non-NULL vector in one flat matrix (a NULL element counts as 0.0), searched at once.
+        let mut points = Vec::with_capacity(rows * centroids.dim);
+        for i in (0..rows).filter(|&i| vectors.is_valid(i)) {
+            let (from, to) = (vectors.value_offsets()[i] as usize, vectors.value_offsets()[i + 1] as usize);
+            if to - from != centroids.dim {
+                return exec_err!("nearest_centroid: a vector of {} values, the centroids have {}", to - from, centroids.dim);
             }
-            let v: Vec<f64> = vectors.value(i).as_primitive::<Float64Type>().iter().map(|x| x.unwrap_or(0.0)).collect();
-            if v.len() != centroids.dim {
-                return exec_err!("nearest_centroid: a vector of {} values, the centroids have {}", v.len(), centroids.dim);
-            }
-            out.append_value(centroids.nearest(&v, 1)[0] as i64);
+            points.extend((from..to).map(|j| if values.is_null(j) { 0.0 } else { values.value(j) }));
         }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        let mut nearest = centroids.nearest(&points, 1).into_iter();
+        let out: Int64Array = (0..rows).map(|i| if vectors.is_valid(i) { nearest.next().map(|c| c as i64) } else { None }).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()

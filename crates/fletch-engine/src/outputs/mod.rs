@@ -499,8 +499,6 @@ fn writing(location: &Location, e: Error) -> Error {
     if about_files { Error::io(format!("cannot write {location}: {e}")) } else { e }
 }
 
-/// Writes `df` as Parquet under `location`; an empty result still leaves one
-/// file with every column, so the table stays readable with its schema.
 /// The files of an output table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TableFormat {
@@ -511,6 +509,8 @@ pub enum TableFormat {
     JsonLinesGz,
 }
 
+/// Writes `df` under `location`; an empty result still leaves one file
+/// with every column, so the table stays readable with its schema.
 async fn write_table(df: DataFrame, location: &Location, partition_by: &[String], format: TableFormat) -> Result<u64> {
     let schema = df.schema().as_arrow().clone();
     // DataFrame::write_parquet's (write_json's) plan, run through the cluster watch.

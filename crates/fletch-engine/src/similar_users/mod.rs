@@ -14,8 +14,9 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, AsArray, Float32Builder, ListBuilder, RecordBatch, StringArray, StringBuilder, StructBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::{cast, concat, take};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Float32Type, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
@@ -50,6 +51,13 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("did_bucket", DataType::Utf8, true),
     ]))
 });
+
+/// Blocks computed at once in a process: two per core, so that one block's
+/// reads overlap another's products. Each holds a candidate folder's
+/// vectors, and an embedded write starts every partition (every block) at
+/// once: unbounded, a million users took 11 GB.
+static BLOCKS_AT_ONCE: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(2 * std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// What every block is compared with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -121,7 +129,12 @@ impl Work for SimilarUsers {
 
     fn run(&self, block: String, _partition: usize, context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
         let (work, runtime) = (self.clone(), context.runtime_env());
-        futures::stream::once(async move { work.block(&runtime, &block).await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}"))) }).boxed()
+        futures::stream::once(async move {
+            // Held while computing only, not while the batch waits for its reader.
+            let _turn = BLOCKS_AT_ONCE.acquire().await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}")))?;
+            work.block(&runtime, &block).await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}")))
+        })
+        .boxed()
     }
 }
 
@@ -130,15 +143,15 @@ impl SimilarUsers {
         let users = read_vectors(runtime, folder, true).await?;
         let dim = users.vectors.dim;
         let mut top = TopN::new(users.dids.len(), dim, self.top_n);
-        let mut names: Vec<String> = Vec::new();
+        // Every candidate's did, folder after folder: candidate i is row i of their concatenation.
+        let mut names: Vec<ArrayRef> = Vec::new();
+        let mut seen = 0;
         // With an IVF index, per list the users probing it; without, every user meets every folder.
         let mut probing = self.ivf.as_ref().map(|ivf| {
+            let points: Vec<f64> = users.vectors.values.iter().map(|x| f64::from(*x)).collect();
             let mut probing: Vec<Vec<usize>> = vec![Vec::new(); self.candidates.len()];
-            for u in 0..users.dids.len() {
-                let point: Vec<f64> = users.vectors.row(u).iter().map(|x| f64::from(*x)).collect();
-                for list in ivf.centroids.nearest(&point, ivf.probes) {
-                    probing[list].push(u);
-                }
+            for (at, list) in ivf.centroids.nearest(&points, ivf.probes).into_iter().enumerate() {
+                probing[list].push(at / ivf.probes.min(ivf.centroids.len()));
             }
             probing
         });
@@ -155,7 +168,8 @@ impl SimilarUsers {
             if candidates.vectors.dim != dim {
                 return Err(DataFusionError::Execution(format!("{bucket}: vectors of {} dimensions, the users' have {dim}", candidates.vectors.dim)));
             }
-            let first = names.len();
+            let first = seen;
+            seen += candidates.dids.len();
             // The comparison is CPU work: off the async threads.
             let vectors = Arc::clone(&users_vectors);
             top = tokio::task::spawn_blocking(move || {
@@ -167,30 +181,32 @@ impl SimilarUsers {
             })
             .await
             .map_err(|e| DataFusionError::Execution(format!("comparing with {bucket}: {e}")))?;
-            names.extend(candidates.dids);
+            names.push(Arc::new(candidates.dids));
         }
-        let fields = similar_user_fields();
-        let item = StructBuilder::new(fields.clone(), vec![Box::new(StringBuilder::new()), Box::new(Float32Builder::new())]);
-        let mut lists = ListBuilder::new(item).with_field(Arc::new(Field::new_list_field(DataType::Struct(fields), true)));
+        let (mut offsets, mut picked, mut scores) = (vec![0i32], Vec::new(), Vec::new());
         for kept in top.finish() {
-            let item = lists.values();
             for (candidate, score) in kept {
-                item.field_builder::<StringBuilder>(0).expect("did").append_value(&names[candidate]);
-                item.field_builder::<Float32Builder>(1).expect("score").append_value(score);
-                item.append(true);
+                picked.push(candidate as u64);
+                scores.push(score);
             }
-            lists.append(true);
+            offsets.push(i32::try_from(picked.len()).map_err(|_| DataFusionError::Execution(format!("{folder}: more than 2^31 similar users in one block")))?);
         }
-        let columns = vec![Arc::new(StringArray::from(users.dids)) as _, Arc::new(lists.finish()) as _, Arc::new(StringArray::from(users.buckets)) as _];
+        let names: Vec<&dyn Array> = names.iter().map(|a| a.as_ref()).collect();
+        let all = if names.is_empty() { Arc::new(StringArray::new_null(0)) } else { concat(&names)? };
+        let items = StructArray::try_new(similar_user_fields(), vec![take(&all, &UInt64Array::from(picked), None)?, Arc::new(Float32Array::from(scores))], None)?;
+        let item = Arc::new(Field::new_list_field(DataType::Struct(similar_user_fields()), true));
+        let lists = ListArray::try_new(item, OffsetBuffer::new(offsets.into()), Arc::new(items), None)?;
+        let columns = vec![Arc::new(users.dids) as _, Arc::new(lists) as _, Arc::new(users.buckets) as _];
         Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
     }
 }
 
 /// The vectors of a folder, in did order.
 struct Users {
-    dids: Vec<String>,
+    dids: StringArray,
     vectors: Vectors,
-    buckets: Vec<String>,
+    /// `did_bucket` when asked for, else empty.
+    buckets: StringArray,
 }
 
 /// Reads `did`, `score_vector`, `c1` (and `did_bucket` with `buckets`) of
@@ -200,7 +216,10 @@ async fn read_vectors(runtime: &RuntimeEnv, folder: &str, buckets: bool) -> Resu
     let store = runtime.object_store(&url)?;
     let mut files: Vec<_> = store.list(Some(url.prefix())).try_filter(|m| futures::future::ready(m.location.as_ref().ends_with(".parquet"))).try_collect().await?;
     files.sort_by(|a, b| a.location.cmp(&b.location));
-    let mut rows: Vec<(String, Vec<f32>, f32, String)> = Vec::new();
+    // Read in file order into flat columns, then put in did order.
+    let (mut dids, mut bucket_names): (Vec<ArrayRef>, Vec<ArrayRef>) = (Vec::new(), Vec::new());
+    let mut read = Vectors::new(0);
+    let mut dim = None;
     for file in files {
         let bytes = store.get(&file.location).await?.bytes().await?;
         for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
@@ -209,34 +228,49 @@ async fn read_vectors(runtime: &RuntimeEnv, folder: &str, buckets: bool) -> Resu
                 let c = batch.column_by_name(name).ok_or_else(|| DataFusionError::Execution(format!("{}: no column {name}", file.location)))?;
                 Ok(cast(c, to)?)
             };
-            let dids = column("did", &DataType::Utf8)?;
+            let did = column("did", &DataType::Utf8)?;
             let vectors = column("score_vector", &DataType::List(Arc::new(Field::new_list_field(DataType::Float32, true))))?;
             let c1 = column("c1", &DataType::Float32)?;
-            let bucket = if buckets { Some(column("did_bucket", &DataType::Utf8)?) } else { None };
-            let (dids, vectors, c1) = (dids.as_string::<i32>(), vectors.as_list::<i32>(), c1.as_primitive::<Float32Type>());
+            let (vectors, c1) = (vectors.as_list::<i32>(), c1.as_primitive::<Float32Type>());
+            let values = vectors.values().as_primitive::<Float32Type>();
             for i in 0..batch.num_rows() {
-                if dids.is_null(i) || vectors.is_null(i) || c1.is_null(i) {
+                if did.is_null(i) || vectors.is_null(i) || c1.is_null(i) {
                     return Err(DataFusionError::Execution(format!("{}: row {i} has a NULL did, score_vector or c1", file.location)));
                 }
-                let v = vectors.value(i);
-                let v: Vec<f32> = v.as_primitive::<Float32Type>().iter().map(|x| x.unwrap_or(0.0)).collect();
-                let b = bucket.as_ref().map(|b| b.as_string::<i32>().value(i).to_string()).unwrap_or_default();
-                rows.push((dids.value(i).to_string(), v, c1.value(i), b));
+                let range = vectors.value_offsets()[i] as usize..vectors.value_offsets()[i + 1] as usize;
+                let expected = *dim.get_or_insert(range.len());
+                if range.len() != expected {
+                    return Err(DataFusionError::Execution(format!("{folder}: user {} has a vector of {} dimensions, others {expected}", did.as_string::<i32>().value(i), range.len())));
+                }
+                // A NULL score is 0.0, as a keyword the user lacks.
+                read.values.extend(range.map(|j| if values.is_null(j) { 0.0 } else { values.value(j) }));
+                read.c1.push(f64::from(c1.value(i)));
+            }
+            dids.push(did);
+            if buckets {
+                bucket_names.push(column("did_bucket", &DataType::Utf8)?);
             }
         }
     }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let dim = rows.first().map_or(0, |r| r.1.len());
-    let mut out = Users { dids: Vec::with_capacity(rows.len()), vectors: Vectors::new(dim), buckets: Vec::new() };
-    for (did, vector, c1, bucket) in rows {
-        if vector.len() != dim {
-            return Err(DataFusionError::Execution(format!("{folder}: user {did} has a vector of {} dimensions, others {dim}", vector.len())));
-        }
-        out.vectors.push(vector, c1);
-        out.dids.push(did);
-        if buckets {
-            out.buckets.push(bucket);
-        }
+    let dim = dim.unwrap_or(0);
+    let strings = |arrays: Vec<ArrayRef>| -> Result<ArrayRef> {
+        let arrays: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+        Ok(if arrays.is_empty() { Arc::new(StringArray::new_null(0)) } else { concat(&arrays)? })
+    };
+    let dids = strings(dids)?;
+    // Stable (arrow's sort is not): equal dids keep their file order.
+    let names = dids.as_string::<i32>();
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_by(|&a, &b| names.value(a as usize).cmp(names.value(b as usize)));
+    let order = UInt32Array::from(order);
+    let mut out = Vectors::new(dim);
+    out.values.reserve(read.values.len());
+    out.c1.reserve(read.c1.len());
+    for i in order.values().iter().map(|&i| i as usize) {
+        out.values.extend_from_slice(&read.values[i * dim..(i + 1) * dim]);
+        out.c1.push(read.c1[i]);
     }
-    Ok(out)
+    let sorted = |a: &ArrayRef| -> Result<StringArray> { Ok(take(a, &order, None)?.as_string::<i32>().clone()) };
+    let buckets = if buckets { sorted(&strings(bucket_names)?)? } else { StringArray::new_null(0) };
+    Ok(Users { dids: sorted(&dids)?, vectors: out, buckets })
 }

@@ -77,7 +77,8 @@ impl TopN {
     /// Merges one candidate bucket, whose candidates are numbered from
     /// `first` on in their order, into every user's list.
     pub fn add_bucket(&mut self, users: &Vectors, candidates: &Vectors, first: usize) {
-        let news = self.scan(users, candidates, first);
+        let floors: Vec<f64> = self.kept.iter().map(|k| self.floor(k)).collect();
+        let news = self.scan(users, &floors, candidates, first);
         for (kept, new) in self.kept.iter_mut().zip(news) {
             *kept = merge(new, kept, self.n);
         }
@@ -90,14 +91,22 @@ impl TopN {
             some.values.extend_from_slice(users.row(u));
             some.c1.push(users.c1[u]);
         }
-        let news = self.scan(&some, candidates, first);
+        let floors: Vec<f64> = which.iter().map(|&u| self.floor(&self.kept[u])).collect();
+        let news = self.scan(&some, &floors, candidates, first);
         for (&u, new) in which.iter().zip(news) {
             self.kept[u] = merge(new, &self.kept[u], self.n);
         }
     }
 
-    /// Each user's best `n` of `candidates`, best first, earlier ones first on equal scores.
-    fn scan(&self, users: &Vectors, candidates: &Vectors, first: usize) -> Vec<Vec<Kept>> {
+    /// The score a new candidate must reach to enter a kept list: its N-th
+    /// (a new candidate wins a tie), or none while the list is short.
+    fn floor(&self, kept: &[Kept]) -> f64 {
+        if kept.len() == self.n { kept[self.n - 1].score } else { f64::NEG_INFINITY }
+    }
+
+    /// Each user's best `n` of `candidates`, best first, earlier ones first
+    /// on equal scores; those certainly below the user's `floors` may be left out.
+    fn scan(&self, users: &Vectors, floors: &[f64], candidates: &Vectors, first: usize) -> Vec<Vec<Kept>> {
         let m = users.dim;
         // float32 dot products of m terms are within this of the exact ones (|u|, |v| ≤ √c1).
         let slack = |c1u: f64, c1v: f64| 4.0 * m as f64 * f64::from(f32::EPSILON) * (1.0 + c1u + c1v);
@@ -122,9 +131,9 @@ impl TopN {
                     let (u, c1u) = (u0 + i, users.c1[u0 + i]);
                     let row = &dots[i * k..(i + 1) * k];
                     // d² = c1u + c1v − 2·dot ≤ bound  ⟺  c1v/2 − dot ≤ (bound − c1u)/2.
-                    let limit = |new: &Vec<Kept>| match new.len() == self.n {
-                        true => ((self.bound(new[self.n - 1].score) - c1u) / 2.0 + slack(c1u, max_c1v)) as f32,
-                        false => f32::INFINITY,
+                    let limit = |new: &Vec<Kept>| match self.floor(new).max(floors[u]) {
+                        f if f == f64::NEG_INFINITY => f32::INFINITY,
+                        f => ((self.bound(f) - c1u) / 2.0 + slack(c1u, max_c1v)) as f32,
                     };
                     let mut lim = limit(new);
                     for start in (0..k).step_by(LANES) {

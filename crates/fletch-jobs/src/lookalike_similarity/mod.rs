@@ -25,6 +25,7 @@ crate::sql_steps!("lookalike-similarity" {
     similarity_users: Scratch(&["block"]),
     similarity_candidates: Scratch(&["bucket"]),
     ivf_sample: Collected,
+    ivf_users: Scratch(&["block"]),
     ivf_candidates: Scratch(&["list"]),
     recall_users: Scratch(&[]),
     lookalike_similarity: Output(&["did_bucket"]),
@@ -33,6 +34,9 @@ crate::sql_steps!("lookalike-similarity" {
 });
 
 pub struct LookalikeSimilarity;
+
+/// Rows per Parquet row group of the output: about 50 MB of top-10 lists.
+const OUTPUT_ROW_GROUP: usize = 65_536;
 
 const SPEC: JobSpec = JobSpec {
     name: "lookalike-similarity",
@@ -69,11 +73,15 @@ impl Job for LookalikeSimilarity {
             "ivf" => Some(ivf::Settings { nlist: args.int_in("nlist", 1..=65_536)? as usize, nprobe: args.int_in("nprobe", 1..=65_536)? as usize, recall_sample: args.int_in("recall-sample", 0..=1_000_000)? }),
             _ => None,
         };
+        // A row holds --top-n dids of 64 characters: row groups of DataFusion's
+        // default million rows would keep a whole bucket's lists (GBs at a
+        // million users) in each open writer.
+        rc.ctx.state_ref().write().config_mut().options_mut().execution.parquet.max_row_group_size = OUTPUT_ROW_GROUP;
         let vectors = Input::new("lookalike_score_vector").made_by("lookalike-vectors").columns(&[("did", ColumnKind::Text), ("did_bucket", ColumnKind::TextOrInteger)]);
-        let candidates_step = if ivf.is_some() { &STEPS.ivf_candidates } else { &STEPS.similarity_candidates };
-        let mut steps = vec![&STEPS.vector_buckets, &STEPS.user_count, &STEPS.similarity_users, candidates_step];
-        if ivf.is_some() {
-            steps.extend([&STEPS.ivf_sample, &STEPS.recall_users]);
+        let mut steps = vec![&STEPS.vector_buckets, &STEPS.user_count];
+        match ivf {
+            None => steps.extend([&STEPS.similarity_users, &STEPS.similarity_candidates]),
+            Some(_) => steps.extend([&STEPS.ivf_sample, &STEPS.ivf_users, &STEPS.ivf_candidates, &STEPS.recall_users]),
         }
         rc.prepare(&steps, &[vectors]).await?;
 
@@ -88,15 +96,16 @@ impl Job for LookalikeSimilarity {
         let users = ints(&rc.run(&STEPS.user_count, &params).await?.batches, "users")?.first().copied().unwrap_or(0);
         let blocks = (users + block_users - 1) / block_users;
         rc.progress.note(&format!("{users} users in {blocks} blocks, top {top_n} of the users of buckets 0 to {}", cross_bucket_size - 1));
-        let users_at = rc.run(&STEPS.similarity_users, &params).await?.location;
 
-        let (work, checked) = match &ivf {
+        let (users_at, work, checked) = match &ivf {
             None => {
+                let users_at = rc.run(&STEPS.similarity_users, &params).await?.location;
                 let at = rc.run(&STEPS.similarity_candidates, &params).await?.location;
-                (SimilarUsers { candidates: folders(at, "bucket", cross_bucket_size), top_n, ivf: None }, None)
+                (users_at, SimilarUsers { candidates: folders(at, "bucket", cross_bucket_size), top_n, ivf: None }, None)
             }
             Some(settings) => {
                 let index = ivf::train(rc, &STEPS.ivf_sample, &mut params, settings).await?;
+                let users_at = rc.run(&STEPS.ivf_users, &params).await?.location;
                 let lists = folders(rc.run(&STEPS.ivf_candidates, &params).await?.location, "list", index.centroids.len() as i64);
                 let work = SimilarUsers { candidates: lists, top_n, ivf: Some(index) };
                 let checked = match settings.recall_sample {
@@ -108,7 +117,7 @@ impl Job for LookalikeSimilarity {
                         Some(SimilarUsersTable { work: exact, blocks: at.map(|a| a.to_string()).into_iter().collect() })
                     }
                 };
-                (work, checked)
+                (users_at, work, checked)
             }
         };
         // A dry run writes no folder: it plans the output over no block.
