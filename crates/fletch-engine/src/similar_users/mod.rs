@@ -130,9 +130,12 @@ impl Work for SimilarUsers {
     fn run(&self, block: String, _partition: usize, context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
         let (work, runtime) = (self.clone(), context.runtime_env());
         futures::stream::once(async move {
-            // Held while computing only, not while the batch waits for its reader.
-            let _turn = BLOCKS_AT_ONCE.acquire().await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}")))?;
-            work.block(&runtime, &block).await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}")))
+            let computed = async {
+                // Held while computing only, not while the batch waits for its reader.
+                let _turn = BLOCKS_AT_ONCE.acquire().await.map_err(|e| DataFusionError::External(Box::new(e)))?;
+                work.block(&runtime, &block).await
+            };
+            computed.await.map_err(|e| DataFusionError::Execution(format!("similar users of {block}: {e}")))
         })
         .boxed()
     }
@@ -191,9 +194,7 @@ impl SimilarUsers {
             }
             offsets.push(i32::try_from(picked.len()).map_err(|_| DataFusionError::Execution(format!("{folder}: more than 2^31 similar users in one block")))?);
         }
-        let names: Vec<&dyn Array> = names.iter().map(|a| a.as_ref()).collect();
-        let all = if names.is_empty() { Arc::new(StringArray::new_null(0)) } else { concat(&names)? };
-        let items = StructArray::try_new(similar_user_fields(), vec![take(&all, &UInt64Array::from(picked), None)?, Arc::new(Float32Array::from(scores))], None)?;
+        let items = StructArray::try_new(similar_user_fields(), vec![take(&concat_strings(&names)?, &UInt64Array::from(picked), None)?, Arc::new(Float32Array::from(scores))], None)?;
         let item = Arc::new(Field::new_list_field(DataType::Struct(similar_user_fields()), true));
         let lists = ListArray::try_new(item, OffsetBuffer::new(offsets.into()), Arc::new(items), None)?;
         let columns = vec![Arc::new(users.dids) as _, Arc::new(lists) as _, Arc::new(users.buckets) as _];
@@ -253,11 +254,7 @@ async fn read_vectors(runtime: &RuntimeEnv, folder: &str, buckets: bool) -> Resu
         }
     }
     let dim = dim.unwrap_or(0);
-    let strings = |arrays: Vec<ArrayRef>| -> Result<ArrayRef> {
-        let arrays: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-        Ok(if arrays.is_empty() { Arc::new(StringArray::new_null(0)) } else { concat(&arrays)? })
-    };
-    let dids = strings(dids)?;
+    let dids = concat_strings(&dids)?;
     // Stable (arrow's sort is not): equal dids keep their file order.
     let names = dids.as_string::<i32>();
     let mut order: Vec<u32> = (0..names.len() as u32).collect();
@@ -271,6 +268,12 @@ async fn read_vectors(runtime: &RuntimeEnv, folder: &str, buckets: bool) -> Resu
         out.c1.push(read.c1[i]);
     }
     let sorted = |a: &ArrayRef| -> Result<StringArray> { Ok(take(a, &order, None)?.as_string::<i32>().clone()) };
-    let buckets = if buckets { sorted(&strings(bucket_names)?)? } else { StringArray::new_null(0) };
+    let buckets = if buckets { sorted(&concat_strings(&bucket_names)?)? } else { StringArray::new_null(0) };
     Ok(Users { dids: sorted(&dids)?, vectors: out, buckets })
+}
+
+/// String arrays one after another (none: an empty one).
+fn concat_strings(arrays: &[ArrayRef]) -> Result<ArrayRef> {
+    let arrays: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    Ok(if arrays.is_empty() { Arc::new(StringArray::new_null(0)) } else { concat(&arrays)? })
 }
