@@ -129,9 +129,15 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     // the quickstart's runs and other variants.
     let output = dir.join("output");
     let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
-    let in_quickstart: [(&str, Vec<&str>, bool); 6] = [
+    let in_quickstart: [(&str, Vec<&str>, bool); 12] = [
         ("lookalike-vectors", vec!["--scores-from", "data"], true),
         ("lookalike-similarity", vec![], true),
+        ("lookalike-seeds", vec![], true),
+        ("lookalike-clusters", vec!["--num-clusters", "16", "--target-cluster-size", "40"], true),
+        ("lookalike-extend", vec![], true),
+        ("lookalike-validate", vec!["--scores-from", "data", "--plan1-sample", "300", "--plan1-top", "50"], true),
+        ("lookalike-extend", vec!["--small-seed-threshold", "0"], false),
+        ("lookalike-extend", vec!["--method", "mean-top10", "--scores-from", "data"], false),
         ("lookalike-scores", model.to_vec(), false),
         ("lookalike-scores", [&model[..], &["--normalize"]].concat(), false),
         ("lookalike-vectors", vec!["--scores-from", "data", "--keywords-from", "effective"], false),

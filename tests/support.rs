@@ -121,8 +121,13 @@ pub struct Processes {
 impl Processes {
     /// One process, `program args...`, its output in `log`.
     pub fn start(name: &str, program: &str, args: &[String], log: &Path) -> Processes {
+        Processes::start_env(name, program, args, &[], log)
+    }
+
+    /// [`Processes::start`] with `env` added to the environment.
+    pub fn start_env(name: &str, program: &str, args: &[String], env: &[(&str, &str)], log: &Path) -> Processes {
         let mut procs = Processes { children: Vec::new() };
-        procs.spawn(name, Command::new(program).args(args), log);
+        procs.spawn(name, Command::new(program).args(args).envs(env.iter().copied()), log);
         procs
     }
 

@@ -19,6 +19,7 @@ usage: validate.py FLETCH_BINARY     (tests/deploy.rs runs it with the test venv
    no API token, probes over HTTP, and that overlays pin the image tag.
 """
 
+import itertools
 import json
 import os
 import re
@@ -47,7 +48,8 @@ ORDER = [
 # images are denoised when they arrive; access-logs rewrites its whole table, so a
 # daily schedule waits for per-day runs; db-import's source database, tables and
 # credentials belong to each deployment's own CronJob).
-UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import"}
+# The audience jobs run when an audience is asked for (by hand, or the lookalike service).
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import", "lookalike-seeds", "lookalike-clusters", "lookalike-extend", "lookalike-validate"}
 
 
 def fail(message):
@@ -226,7 +228,8 @@ def check_overlay(fletch, overlay):
             check_restricted(doc, service_accounts)
         if doc["kind"] == "Deployment":
             (c,) = pod_spec(doc)["containers"]
-            check_fletch_variables(fletch, f"Deployment {doc['metadata']['name']}", c["args"][:1], [e["name"] for e in c.get("env", [])])
+            command = list(itertools.takewhile(lambda a: not a.startswith("-"), c["args"]))
+            check_fletch_variables(fletch, f"Deployment {doc['metadata']['name']}", command, [e["name"] for e in c.get("env", [])])
         for c in (pod_spec(doc) or {}).get("containers", []):
             if c["image"].endswith(":latest") or ":" not in c["image"].rsplit("/", 1)[-1]:
                 fail(f"{overlay}: {doc['kind']}/{doc['metadata']['name']} runs {c['image']}: pin a version tag")

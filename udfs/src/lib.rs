@@ -45,6 +45,7 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         text::zlib_compress(),
         text::zlib_decompress(),
         vector::list_size(),
+        vector::mean_top_similarity(),
         vector::nearest_centroid(),
         vector::normalize_scores(),
         vector::score_vector(),

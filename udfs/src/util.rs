@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type};
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
@@ -52,4 +54,23 @@ pub(crate) fn constant_string<'a>(function: &str, what: &str, arg: &'a ColumnarV
         ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s))) => Ok(s),
         _ => exec_err!("{function}: the {what} must be a constant string"),
     }
+}
+
+/// The non-NULL vectors of `arg` (lists of numbers, `rows` of them) as one
+/// flat row-major matrix of `dim` columns, a NULL element counting as 0.0,
+/// and which rows are non-NULL. A vector of another length is an error
+/// naming `function` and `others`, what has `dim` values.
+pub(crate) fn flat_vectors(function: &str, others: &str, arg: &ColumnarValue, rows: usize, dim: usize) -> Result<(Vec<f64>, Vec<bool>)> {
+    let vectors = cast(&arg.to_array(rows)?, &list_f64())?;
+    let vectors = vectors.as_list::<i32>();
+    let values = vectors.values().as_primitive::<Float64Type>();
+    let mut points = Vec::with_capacity(rows * dim);
+    for i in (0..rows).filter(|&i| vectors.is_valid(i)) {
+        let (from, to) = (vectors.value_offsets()[i] as usize, vectors.value_offsets()[i + 1] as usize);
+        if to - from != dim {
+            return exec_err!("{function}: a vector of {} values, {others} have {dim}", to - from);
+        }
+        points.extend((from..to).map(|j| if values.is_null(j) { 0.0 } else { values.value(j) }));
+    }
+    Ok((points, (0..rows).map(|i| vectors.is_valid(i)).collect()))
 }

@@ -94,6 +94,11 @@ pub enum Cmd {
     },
     /// Generate a synthetic input dataset under --output-root (see docs/data.md).
     Gen(GenArgs),
+    /// Run a long-lived HTTP service whose jobs run embedded or on a cluster.
+    Serve {
+        #[command(subcommand)]
+        service: Service,
+    },
     /// List the jobs with their parameters, types and defaults.
     Jobs {
         #[arg(long, value_enum, default_value_t = Summary::Text)]
@@ -153,6 +158,50 @@ pub struct GenArgs {
     /// The summary on stdout: text, or one JSON object.
     #[arg(long, value_enum, default_value_t = Summary::Text)]
     pub format: Summary,
+}
+
+#[derive(Subcommand)]
+pub enum Service {
+    /// The lookalike audience service: upload a seed audience, poll the job,
+    /// download the extended audience (docs/lookalike-service.md).
+    Lookalike(LookalikeServeArgs),
+}
+
+#[derive(Args)]
+pub struct LookalikeServeArgs {
+    /// Address of the HTTP API. Loopback by default: bind other interfaces explicitly.
+    #[arg(long, env = "FLETCH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Where the lookalike pipeline's tables are (lookalike_similarity,
+    /// lookalike_score, lookalike_logs): the output root of its jobs.
+    #[arg(long, env = "FLETCH_DATA_ROOT")]
+    pub data_root: String,
+    /// Where each job writes, under `<output-root>/<job id>/`: its seed
+    /// files, job record and extended audience.
+    #[arg(long, env = "FLETCH_OUTPUT_ROOT")]
+    pub output_root: String,
+    /// Run the jobs on the Ballista scheduler at HOST:PORT instead of embedded.
+    #[arg(long, env = "FLETCH_SCHEDULER")]
+    pub scheduler: Option<String>,
+    /// File holding the scheduler's token (its --auth-token-file).
+    #[arg(long, env = "FLETCH_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<String>,
+    /// A file holding the token every request but /healthz must send as
+    /// `authorization: Bearer <token>`; without it, anyone who reaches the port can submit jobs.
+    #[arg(long, env = "FLETCH_SERVICE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Jobs running at once; later ones wait in submission order.
+    #[arg(long, env = "FLETCH_MAX_CONCURRENT_JOBS", default_value_t = 2)]
+    pub max_concurrent_jobs: usize,
+    /// The largest upload accepted (bytes); larger ones get a 400.
+    #[arg(long, env = "FLETCH_MAX_UPLOAD_BYTES", default_value_t = 64 << 20)]
+    pub max_upload_bytes: usize,
+    /// Seed of every random choice of the jobs (the seeds chosen from a keyword).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Comma-separated local folders SQL may read and write besides the two roots.
+    #[arg(long, env = "FLETCH_ALLOWED_ROOTS", default_value = "")]
+    pub allowed_roots: String,
 }
 
 #[derive(Args)]

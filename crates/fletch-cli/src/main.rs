@@ -7,6 +7,7 @@ mod logging;
 mod quickstart;
 mod repl;
 mod run_cmd;
+mod serve_cmd;
 mod sql_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -31,7 +32,7 @@ fn job_args_to_job(mut argv: Vec<String>) -> Vec<String> {
 fn main() {
     let cli = Cli::parse_from(job_args_to_job(std::env::args().collect()));
     let default_log = match cli.cmd {
-        Cmd::Scheduler { .. } | Cmd::Executor { .. } => "info",
+        Cmd::Scheduler { .. } | Cmd::Executor { .. } | Cmd::Serve { .. } => "info,ballista_core::execution_plans::distributed_query=off",
         // Ballista's client logs a failed job, which fletch then reports itself.
         _ => "warn,ballista_core::execution_plans::distributed_query=off",
     };
@@ -45,7 +46,7 @@ fn main() {
     // The scheduler and executor handle signals themselves, and so does the
     // SQL shell at a terminal (Ctrl-C cancels a statement there, not the shell).
     let stoppable = match &cli.cmd {
-        Cmd::Scheduler { .. } | Cmd::Executor { .. } => false,
+        Cmd::Scheduler { .. } | Cmd::Executor { .. } | Cmd::Serve { .. } => false,
         Cmd::Sql(sql) => !(sql.file.is_empty() && sql.command.is_empty() && std::io::stdin().is_terminal()),
         _ => true,
     };
@@ -141,6 +142,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
         Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
         Cmd::Gen(args) => gen_cmd(&args, quiet).await,
+        Cmd::Serve { service: args::Service::Lookalike(args) } => serve_cmd::lookalike(args).await,
         Cmd::Jobs { format: Summary::Json } => say(&jobs_cmd::json().to_string()),
         Cmd::Jobs { format: Summary::Text } => say(jobs_cmd::listing().trim_end()),
         Cmd::Functions => say(fletch_udfs::docs::markdown().trim_end()),

@@ -74,7 +74,9 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     // ising-denoise compares with the clean images `gen noisy-images` drew,
     // access-logs routes with the application's routes `gen webapp` wrote,
     // db-import copies the application's tables beside its behaviour table,
-    // and taar-amodump and taar-update-whitelist, which need the AMO API:
+    // the lookalike jobs read the score table `gen lookalike-scores` wrote
+    // (no model is served) and size clusters and validation for the sample's
+    // few hundred users, and taar-amodump and taar-update-whitelist, which need the AMO API:
     // `gen amo` wrote the dump and the curated whitelist they make.
     let amo_whitelist = out.file_url(AMO_WHITELIST).to_string();
     let routes = data.file_url(fletch_datagen::webapp::ROUTES_FILE).to_string();
@@ -87,6 +89,8 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
             "ising-denoise" => vec![(name.into(), vec![("reference", "ising/clean")])],
             "access-logs" => vec![(name.into(), vec![("routes", &routes)])],
             "lookalike-vectors" => vec![(name.into(), vec![("scores-from", "data")])],
+            "lookalike-clusters" => vec![(name.into(), vec![("num-clusters", "16"), ("target-cluster-size", "40")])],
+            "lookalike-validate" => vec![(name.into(), vec![("scores-from", "data"), ("plan1-sample", "300"), ("plan1-top", "50")])],
             "db-import" => WEB_TABLES.iter().map(|(table, key)| (format!("{name} {table}"), vec![("connect", sqlite.as_str()), ("table", table), ("split-by", key), ("prefix", "web/")])).collect(),
             _ => vec![(name.into(), vec![])],
         };

@@ -37,13 +37,15 @@ const EXECUTOR_AGENT: &str = "fletch-executor token=";
 impl Token {
     /// Reads `--auth-token-file`: its first line, at least 16 characters.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("--auth-token-file: cannot read {}: {e}", path.display())))?;
+        Self::read("--auth-token-file", path)
+    }
+
+    /// Reads the token file given as `flag`: its first line, at least 16 characters.
+    pub fn read(flag: &str, path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("{flag}: cannot read {}: {e}", path.display())))?;
         let token = text.lines().next().unwrap_or_default().trim().to_string();
         if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::usage(format!(
-                "--auth-token-file: {} must hold one token of at least 16 printable characters",
-                path.display()
-            )));
+            return Err(Error::usage(format!("{flag}: {} must hold one token of at least 16 printable characters", path.display())));
         }
         Ok(Self(token))
     }
@@ -58,15 +60,20 @@ impl Token {
         format!("{EXECUTOR_AGENT}{}", self.0)
     }
 
-    /// Whether a request's headers carry this token.
+    /// Whether a request's headers carry this token, as a client's bearer
+    /// token or an executor's user agent.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let presented = |name: &str, prefix: &str| {
-            headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix(prefix)).map(|t| t.split(' ').next().unwrap_or_default())
-        };
-        [presented("authorization", "Bearer "), presented("user-agent", EXECUTOR_AGENT)]
-            .into_iter()
-            .flatten()
-            .any(|t| constant_time_eq(t.as_bytes(), self.0.as_bytes()))
+        self.admits_bearer(headers) || self.is(presented(headers, "user-agent", EXECUTOR_AGENT))
+    }
+
+    /// Whether a request carries `authorization: Bearer <this token>` (an
+    /// HTTP service, where no executor calls).
+    pub fn admits_bearer(&self, headers: &HeaderMap) -> bool {
+        self.is(presented(headers, "authorization", "Bearer "))
+    }
+
+    fn is(&self, presented: Option<&str>) -> bool {
+        presented.is_some_and(|t| constant_time_eq(t.as_bytes(), self.0.as_bytes()))
     }
 }
 
@@ -82,6 +89,11 @@ impl Authenticator for Token {
             _ => Err(Status::unauthenticated("wrong or missing credentials: the password is the scheduler's token (--auth-token-file)")),
         }
     }
+}
+
+/// The first word after `prefix` of header `name`.
+fn presented<'a>(headers: &'a HeaderMap, name: &str, prefix: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix(prefix)).map(|t| t.split(' ').next().unwrap_or_default())
 }
 
 /// Equal bytes, in time independent of where they differ.
@@ -127,6 +139,8 @@ mod tests {
         assert!(!token.admits(&headers("authorization", "Bearer s3cret-token-012345678")));
         assert!(!token.admits(&headers("authorization", "s3cret-token-0123456789")));
         assert!(!token.admits(&HeaderMap::new()));
+        assert!(token.admits_bearer(&headers("authorization", "Bearer s3cret-token-0123456789")));
+        assert!(!token.admits_bearer(&headers("user-agent", "fletch-executor token=s3cret-token-0123456789")));
         assert_eq!(format!("{token:?}"), "Token(..)");
         // The Flight handshake: the token is the password; padded or not.
         let basic = |credentials: &str| {

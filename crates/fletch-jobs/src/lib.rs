@@ -7,10 +7,13 @@ pub mod access_logs;
 pub mod db_import;
 pub mod framework;
 pub mod ising_denoise;
+pub mod lookalike_audience;
 pub mod lookalike_prepare;
 pub mod lookalike_scores;
 pub mod lookalike_similarity;
 pub mod lookalike_vectors;
+pub mod proportions;
+mod sampled_kmeans;
 pub mod sql_file;
 pub mod taar;
 
@@ -32,6 +35,10 @@ pub fn all() -> Vec<&'static dyn Job> {
         &lookalike_scores::LookalikeScores,
         &lookalike_vectors::LookalikeVectors,
         &lookalike_similarity::LookalikeSimilarity,
+        &lookalike_audience::seeds::LookalikeSeeds,
+        &lookalike_audience::clusters::LookalikeClusters,
+        &lookalike_audience::extend::LookalikeExtend,
+        &lookalike_audience::validate::LookalikeValidate,
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
         &access_logs::AccessLogs,

@@ -13,7 +13,8 @@ pub struct Centroids {
     pub values: Vec<f64>,
 }
 
-fn distance2(a: &[f64], b: &[f64]) -> f64 {
+/// The squared euclidean distance of two vectors, summed in dimension order.
+pub fn distance2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
@@ -26,7 +27,8 @@ impl Centroids {
         self.len() == 0
     }
 
-    fn row(&self, i: usize) -> &[f64] {
+    /// Centroid `i`'s values.
+    pub fn row(&self, i: usize) -> &[f64] {
         &self.values[i * self.dim..(i + 1) * self.dim]
     }
 

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::array::Int64Array;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::utils::take_function_args;
 use datafusion::common::{DataFusionError, exec_err};
 use datafusion::error::Result;
@@ -12,7 +11,7 @@ use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs,
 use datafusion_macros::user_doc;
 
 use super::centroids::Centroids;
-use crate::util::{constant_string, list_of};
+use crate::util::{constant_string, flat_vectors};
 
 #[user_doc(
     doc_section(label = "Vector Functions"),
@@ -59,20 +58,10 @@ impl ScalarUDFImpl for NearestCentroid {
         if centroids.is_empty() {
             return exec_err!("nearest_centroid: no centroid");
         }
-        let vectors: ArrayRef = cast(&vectors.to_array(rows)?, &list_of(DataType::Float64))?;
-        let vectors = vectors.as_list::<i32>();
-        let values = vectors.values().as_primitive::<Float64Type>();
-        // Every non-NULL vector in one flat matrix (a NULL element counts as 0.0), searched at once.
-        let mut points = Vec::with_capacity(rows * centroids.dim);
-        for i in (0..rows).filter(|&i| vectors.is_valid(i)) {
-            let (from, to) = (vectors.value_offsets()[i] as usize, vectors.value_offsets()[i + 1] as usize);
-            if to - from != centroids.dim {
-                return exec_err!("nearest_centroid: a vector of {} values, the centroids have {}", to - from, centroids.dim);
-            }
-            points.extend((from..to).map(|j| if values.is_null(j) { 0.0 } else { values.value(j) }));
-        }
+        // Every non-NULL vector in one flat matrix, searched at once.
+        let (points, valid) = flat_vectors(self.name(), "the centroids", vectors, rows, centroids.dim)?;
         let mut nearest = centroids.nearest(&points, 1).into_iter();
-        let out: Int64Array = (0..rows).map(|i| if vectors.is_valid(i) { nearest.next().map(|c| c as i64) } else { None }).collect();
+        let out: Int64Array = valid.iter().map(|&v| if v { nearest.next().map(|c| c as i64) } else { None }).collect();
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
     fn documentation(&self) -> Option<&Documentation> {

@@ -7,7 +7,6 @@ mod chart;
 mod experiment;
 mod readout;
 mod report;
-pub mod stats;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};

@@ -8,7 +8,7 @@ use fletch_engine::{Error, Result};
 use serde::Serialize;
 
 use super::experiment::{Experiment, Measure, Role};
-use super::stats::{self, Comparison};
+use crate::proportions::{self as stats, Comparison};
 
 /// Separates segment values in a segment key.
 pub const SEGMENT_SEPARATOR: char = '\u{1f}';

@@ -61,16 +61,24 @@ impl JobArgs {
         }
     }
 
+    /// Every value of a repeated string flag, in order.
     pub fn strings(&self, name: &str) -> Vec<String> {
-        self.values
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| match v {
-                ScalarValue::Utf8(s) => s.clone(),
-                _ => None,
-            })
-            .collect()
+        self.all(name, |v| match v {
+            ScalarValue::Utf8(s) => s.clone(),
+            _ => None,
+        })
+    }
+
+    /// Every value of a repeated integer flag, in order.
+    pub fn ints(&self, name: &str) -> Vec<i64> {
+        self.all(name, |v| match v {
+            ScalarValue::Int64(v) => *v,
+            _ => None,
+        })
+    }
+
+    fn all<T>(&self, name: &str, value: impl Fn(&ScalarValue) -> Option<T>) -> Vec<T> {
+        self.values.get(name).into_iter().flatten().filter_map(value).collect()
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {

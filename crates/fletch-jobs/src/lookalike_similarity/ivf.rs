@@ -6,14 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::Float32Type;
 use fletch_engine::batches::column;
 use fletch_engine::params::Params;
 use fletch_engine::similar_users::Ivf;
 use fletch_engine::{Error, Result};
-use fletch_udfs::vector::Centroids;
 
 use crate::framework::{RunContext, SqlStep};
+use crate::sampled_kmeans;
 
 /// Training vectors per centroid, and Lloyd steps.
 const SAMPLE_PER_LIST: i64 = 64;
@@ -28,27 +27,7 @@ pub struct Settings {
 /// Trains the centroids on `sample`'s vectors and binds them as `$centroids`.
 pub async fn train(rc: &mut RunContext, sample: &SqlStep, params: &mut Params, s: &Settings) -> Result<Ivf> {
     params.set_int("sample_size", SAMPLE_PER_LIST * s.nlist as i64);
-    let batches = rc.run(sample, params).await?.batches;
-    let mut points = Vec::new();
-    let mut dim = 0;
-    for b in &batches {
-        let vectors = b.column_by_name("score_vector").ok_or_else(|| Error::input("ivf_sample: no score_vector"))?.as_list::<i32>();
-        for i in (0..b.num_rows()).filter(|&i| vectors.is_valid(i)) {
-            let v = vectors.value(i);
-            dim = v.len();
-            points.extend(v.as_primitive::<Float32Type>().iter().map(|x| f64::from(x.unwrap_or(0.0))));
-        }
-    }
-    let (nlist, seed) = (s.nlist, rc.opts.seed);
-    let step = rc.progress.step("train the IVF centroids");
-    let centroids = tokio::task::spawn_blocking(move || Centroids::train(&points, dim, nlist, ITERATIONS, seed))
-        .await
-        .map_err(|e| Error::io(format!("training the IVF centroids: {e}")))?;
-    step.done(Some(centroids.len() as u64));
-    if centroids.len() < s.nlist && !rc.dry_run() {
-        log::warn!("lookalike-similarity: {} centroids, not --nlist {}: the sample has fewer distinct vectors", centroids.len(), s.nlist);
-    }
-    params.set_string("centroids", serde_json::to_string(&centroids).expect("centroids serialise"));
+    let centroids = sampled_kmeans::train(rc, sample, params, s.nlist, ITERATIONS, "IVF centroids").await?;
     Ok(Ivf { centroids, probes: s.nprobe })
 }
 

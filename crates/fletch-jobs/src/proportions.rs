@@ -1,6 +1,7 @@
-//! The statistics of a readout, for proportions: the share of exposed units
-//! that had an event. Each function follows a textbook formula, named where
-//! it is, and is checked against scipy/statsmodels in the tests.
+//! Statistics of proportions (the share of units that had an event), for
+//! ab-readout's readouts and lookalike-validate's audiences. Each function
+//! follows a textbook formula, named where it is, and is checked against
+//! scipy/statsmodels in the tests.
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
