@@ -87,7 +87,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
     let routes = dir.join("data/webapp/routes.tsv");
     let sqlite = ["--connect", "sqlite://webapp/webapp.sqlite", "--prefix", "web/", "--table"];
-    let jobs: [(&str, Vec<&str>); 12] = [
+    let jobs: [(&str, Vec<&str>); 13] = [
         ("sql-file", vec!["--sql", report.to_str().unwrap()]),
         ("taar-amowhitelist", vec![]),
         ("taar-locale", vec![]),
@@ -98,6 +98,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("lookalike-prepare", vec![]),
         ("ab-readout", vec![]),
         ("ising-denoise", vec!["--reference", "ising/clean"]),
+        ("pflip-features", vec![]),
         ("access-logs", vec!["--routes", routes.to_str().unwrap()]),
         ("db-import users", [&sqlite[..], &["users", "--split-by", "user_id"]].concat()),
     ];

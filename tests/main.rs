@@ -17,6 +17,7 @@ mod lookalike_prepare;
 mod lookalike_scores;
 mod lookalike_service;
 mod operator;
+mod pflip;
 mod reliability;
 mod s3;
 mod security;

@@ -10,6 +10,7 @@
 #[macro_use]
 mod macros;
 pub mod clustering;
+pub mod community_notes;
 pub mod density;
 pub mod docs;
 pub mod hash;
@@ -32,6 +33,7 @@ use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         clustering::bisecting_kmeans_leaf(),
+        community_notes::tag_tokens(),
         hash::seeded_hash(),
         hash::spark_hashing_tf_index(),
         ising::ising_changes(),

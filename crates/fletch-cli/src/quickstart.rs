@@ -38,6 +38,7 @@ const SAMPLE: &[(Dataset, f64)] = &[
     (Dataset::AbTest, 0.5),
     (Dataset::NoisyImages, 0.25),
     (Dataset::Webapp, 0.01),
+    (Dataset::CommunityNotes, 0.01),
 ];
 
 /// Outputs of one step of the quickstart.

@@ -6,6 +6,7 @@ pub mod ab_test;
 pub mod addons;
 pub mod amo;
 pub mod clients_daily;
+pub mod community_notes;
 pub mod lookalike;
 pub mod lookalike_scores;
 pub mod main_summary;
@@ -42,10 +43,11 @@ pub enum Dataset {
     AbTest,
     NoisyImages,
     Webapp,
+    CommunityNotes,
 }
 
 impl Dataset {
-    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::LookalikeScores, Dataset::AbTest, Dataset::NoisyImages, Dataset::Webapp];
+    pub const ALL: &[Dataset] = &[Dataset::ClientsDaily, Dataset::MainSummary, Dataset::Amo, Dataset::Lookalike, Dataset::LookalikeScores, Dataset::AbTest, Dataset::NoisyImages, Dataset::Webapp, Dataset::CommunityNotes];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +59,7 @@ impl Dataset {
             Dataset::AbTest => "ab-test",
             Dataset::NoisyImages => "noisy-images",
             Dataset::Webapp => "webapp",
+            Dataset::CommunityNotes => "community-notes",
         }
     }
 
@@ -77,6 +80,7 @@ impl Dataset {
             // Pictures have no dates.
             Dataset::NoisyImages => NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
             Dataset::Webapp => NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
+            Dataset::CommunityNotes => community_notes::default_start(),
         }
     }
 
@@ -86,6 +90,8 @@ impl Dataset {
             Dataset::MainSummary | Dataset::Amo | Dataset::AbTest | Dataset::NoisyImages => 1,
             Dataset::Lookalike | Dataset::LookalikeScores => 10,
             Dataset::Webapp => 3,
+            // Posts from June 2024 to February 2025: before and after pflip's 2024-08-19 cutoff.
+            Dataset::CommunityNotes => 245,
         }
     }
 }
@@ -160,6 +166,7 @@ pub async fn generate(dataset: Dataset, opts: &GenOptions) -> Result<Vec<Written
         Dataset::AbTest => ab_test::generate(opts, &mut sinks).await,
         Dataset::NoisyImages => noisy_images::generate(opts, &mut sinks).await,
         Dataset::Webapp => webapp::generate(opts, &mut sinks).await,
+        Dataset::CommunityNotes => community_notes::generate(opts, &mut sinks).await,
     };
     let Sinks { mut outputs, sinks: tables } = sinks;
     let recorded = async {

@@ -1,7 +1,7 @@
 //! The plan codecs of fletch's clients, scheduler and executors: Ballista's,
 //! plus the table providers of fletch's table functions, of input tables
-//! read without some files, of databases, of gzipped text and of similar users
-//! (logical plans, client to scheduler), and the database scans, gzip readers
+//! read without some files, of databases, of gzipped text, of TSV files and of similar users
+//! (logical plans, client to scheduler), and the database scans, gzip and TSV readers
 //! and similarity blocks executors
 //! run (physical plans, scheduler to executors), which DataFusion cannot
 //! serialise by itself.
@@ -27,6 +27,7 @@ use crate::db::scan::DB_SCAN_TAG;
 use crate::db::{DbScan, DbScanExec, DbTable};
 use crate::gzip_lines::{GZIP_LINES_TAG, GzipLines, GzipLinesExec, GzipLinesTable};
 use crate::similar_users::{SIMILAR_USERS_TAG, SimilarUsers, SimilarUsersExec, SimilarUsersTable};
+use crate::tsv::{TSV_TAG, TsvExec, TsvFiles, TsvTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
 const JSON_LIST_TAG: &[u8] = b"fletch.json_list\0";
@@ -77,6 +78,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
             let table: SimilarUsersTable = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("similar users of {table_ref}: {e}")))?;
             return Ok(Arc::new(table));
         }
+        if let Some(json) = buf.strip_prefix(TSV_TAG) {
+            let table: TsvTable = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("TSV files of {table_ref}: {e}")))?;
+            return Ok(Arc::new(table));
+        }
         self.inner.try_decode_table_provider(buf, table_ref, schema, ctx)
     }
 
@@ -105,6 +110,10 @@ impl LogicalExtensionCodec for FletchLogicalCodec {
         if let Some(t) = node.downcast_ref::<SimilarUsersTable>() {
             buf.extend_from_slice(SIMILAR_USERS_TAG);
             return serde_json::to_writer(buf, t).map_err(|e| DataFusionError::Internal(format!("similar users of {table_ref}: {e}")));
+        }
+        if let Some(t) = node.downcast_ref::<TsvTable>() {
+            buf.extend_from_slice(TSV_TAG);
+            return serde_json::to_writer(buf, t).map_err(|e| DataFusionError::Internal(format!("TSV files of {table_ref}: {e}")));
         }
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }
@@ -143,6 +152,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             let [blocks] = inputs else { return exec_err!("SimilarUsersExec: expected one input, got {}", inputs.len()) };
             return Ok(Arc::new(SimilarUsersExec::over(work, blocks.clone())));
         }
+        if let Some(json) = buf.strip_prefix(TSV_TAG) {
+            let work: TsvFiles = serde_json::from_slice(json).map_err(|e| DataFusionError::Internal(format!("TsvExec: {e}")))?;
+            let [files] = inputs else { return exec_err!("TsvExec: expected one input, got {}", inputs.len()) };
+            return Ok(Arc::new(TsvExec::over(work, files.clone())));
+        }
         self.inner.try_decode(buf, inputs, ctx, converter)
     }
 
@@ -160,6 +174,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             // The blocks travel as the node's input.
             buf.extend_from_slice(SIMILAR_USERS_TAG);
             return serde_json::to_writer(buf, exec.work()).map_err(|e| DataFusionError::Internal(format!("SimilarUsersExec: {e}")));
+        }
+        if let Some(exec) = node.downcast_ref::<TsvExec>() {
+            // The file URLs travel as the node's input.
+            buf.extend_from_slice(TSV_TAG);
+            return serde_json::to_writer(buf, exec.work()).map_err(|e| DataFusionError::Internal(format!("TsvExec: {e}")));
         }
         self.inner.try_encode(node, buf, converter)
     }

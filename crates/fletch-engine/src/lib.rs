@@ -28,6 +28,7 @@ pub mod session;
 pub mod signals;
 pub mod similar_users;
 pub mod stores;
+pub mod tsv;
 pub mod work_items;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ pub mod lookalike_prepare;
 pub mod lookalike_scores;
 pub mod lookalike_similarity;
 pub mod lookalike_vectors;
+pub mod pflip;
 pub mod proportions;
 mod sampled_kmeans;
 pub mod sql_file;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &lookalike_audience::validate::LookalikeValidate,
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
+        &pflip::features::PflipFeatures,
         &access_logs::AccessLogs,
         &db_import::DbImport,
     ]

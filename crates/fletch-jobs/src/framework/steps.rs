@@ -184,7 +184,7 @@ impl RunContext {
             for table in script.inputs(&state)? {
                 let name = table.table().to_string();
                 // A table the job registered itself (from an input it registered first) is there.
-                if !made.contains(&name) && !needed.iter().any(|(_, n)| *n == name) && !self.ctx.table_exist(name.as_str())? {
+                if !made.contains(&name) && !needed.iter().any(|(_, n)| *n == name) && !self.ctx.table_exist(datafusion::common::TableReference::bare(name.as_str()))? {
                     needed.push((script.source.as_str(), name));
                 }
             }
