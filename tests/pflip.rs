@@ -10,7 +10,7 @@ use fletch_engine::tsv::Layout;
 use fletch_engine::tsv::community_notes as cn;
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, assert_fails, fletch, ok, sql_csv, sql_json, stderr};
+use crate::support::{Cluster, assert_fails, consumer, fletch, ok, python, sql_csv, sql_json, stderr};
 
 const MINUTE: i64 = 60_000;
 /// A whole epoch minute (2024-10-27 03:44 UTC), after pflip's 2024-08-19 cutoff.
@@ -388,4 +388,33 @@ fn assert_same_rows(got: &BTreeMap<(i64, String), Value>, want: &BTreeMap<(i64, 
             assert!(same, "{key:?} {column}: cluster {gv}, embedded {wv}");
         }
     }
+}
+
+#[test]
+fn the_model_is_scikit_learns_on_the_same_matrix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    ok(fletch(&["gen", "community-notes", "-q", "--output-root", d, "--scale", "0.01"]));
+    ok(features(&data, &out, &["-q"]));
+    // Without the features table the stage that writes it is named.
+    let empty = tmp.path().join("empty");
+    assert_fails(&fletch(&["run", "pflip-train", "-q", "--data-root", d, "--output-root", empty.to_str().unwrap()]), 1, "the pflip-features stage writes it", "no features");
+    let run = fletch(&["run", "pflip-train", "--data-root", d, "--output-root", o, "--seed", "7", "--write-matrix"]);
+    let log = stderr(&run);
+    ok(run);
+    assert!(log.contains("threshold") && log.contains("validation"), "{log}");
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(out.join("pflip/pflip_model.json")).unwrap()).unwrap();
+    assert_eq!(model["parameters"]["C"], json!(0.04));
+    let rows = model["training"]["rows"].as_u64().unwrap() + model["validation"]["rows"].as_u64().unwrap();
+    assert_eq!(model["training"]["rows"].as_u64().unwrap(), rows * 9 / 10, "floor(0.9 n) rows train");
+    assert!(model["columns"].as_u64().unwrap() > 10_000, "the crosses make many columns: {}", model["columns"]);
+    let matrix = out.join("pflip/pflip_training_matrix.json");
+    let summary = python(&[&consumer("pflip_sklearn.py"), out.join("pflip/pflip_model.json").to_str().unwrap(), matrix.to_str().unwrap()], &[]);
+    assert!(summary.starts_with("rows "), "{summary}");
+    // The same seed gives the same model.
+    ok(fletch(&["run", "pflip-train", "-q", "--data-root", d, "--output-root", o, "--seed", "7"]));
+    let second: Value = serde_json::from_str(&std::fs::read_to_string(out.join("pflip/pflip_model.json")).unwrap()).unwrap();
+    assert_eq!(second["weights"], model["weights"]);
+    assert_eq!(second["threshold"], model["threshold"]);
 }

@@ -49,7 +49,7 @@ ORDER = [
 # daily schedule waits for per-day runs; db-import's source database, tables and
 # credentials belong to each deployment's own CronJob).
 # The audience jobs run when an audience is asked for (by hand, or the lookalike service).
-UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import", "lookalike-seeds", "lookalike-clusters", "lookalike-extend", "lookalike-validate", "pflip-features"}
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import", "lookalike-seeds", "lookalike-clusters", "lookalike-extend", "lookalike-validate", "pflip-features", "pflip-train"}
 
 
 def fail(message):

@@ -43,6 +43,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &ab_readout::AbReadout,
         &ising_denoise::IsingDenoise,
         &pflip::features::PflipFeatures,
+        &pflip::train::PflipTrain,
         &access_logs::AccessLogs,
         &db_import::DbImport,
     ]

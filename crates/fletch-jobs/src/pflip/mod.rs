@@ -1,9 +1,11 @@
 //! Community Notes "pflip plus" (spec pflip_logs.md part A,
-//! docs/jobs/pflip.md): `pflip-features` (the training table), and what the
-//! pflip jobs share: the download's TSV tables, the input checks, and the
+//! docs/jobs/pflip.md): `pflip-features` (the training table), `pflip-train`
+//! (the model, [`model`]), and what the pflip jobs share: the download's TSV tables, the input checks, and the
 //! per-set features widened to the original's prefixed columns.
 
 pub mod features;
+mod model;
+pub mod train;
 
 use std::sync::Arc;
 
@@ -21,12 +23,16 @@ pub const INPUT: &str = "the folder of the download's tables under the data root
 /// The rating sets, as the prefixes of their features.
 const SETS: [&str; 3] = ["LOCAL", "PEER_MISLEADING", "PEER_NON_MISLEADING"];
 
+/// The SQL names columns as the download does (`noteId`): identifiers keep their case.
+pub fn keep_identifier_case(rc: &RunContext) {
+    rc.ctx.state_ref().write().config_mut().options_mut().sql_parser.enable_ident_normalization = false;
+}
+
 /// Registers the tables pflip reads, each from the `*.tsv` files of its
-/// folder under `<data-root>/<input>/`. The SQL names columns as the
-/// download does (`noteId`), so identifiers keep their case.
+/// folder under `<data-root>/<input>/`.
 pub async fn register_tables(rc: &RunContext, input: &str) -> Result<()> {
     fletch_engine::outputs::check_path("--input", input)?;
-    rc.ctx.state_ref().write().config_mut().options_mut().sql_parser.enable_ident_normalization = false;
+    keep_identifier_case(rc);
     for (folder, layout) in community_notes::tables() {
         if folder == "userEnrollment" {
             continue;
