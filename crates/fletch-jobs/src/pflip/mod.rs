@@ -38,7 +38,8 @@ pub async fn register_tables(rc: &RunContext, input: &str) -> Result<()> {
             continue;
         }
         let location = rc.opts.data_root.join(&format!("{}/{folder}", input.trim_end_matches('/')));
-        let mut files: Vec<String> = location.list_files().await.unwrap_or_default().into_iter().map(|(rel, _)| rel).filter(|rel| rel.ends_with(".tsv") && !rel.contains("/.")).collect();
+        let listed = location.list_files().await.map_err(|e| Error::input(format!("--input: {e}")))?;
+        let mut files: Vec<String> = listed.into_iter().map(|(rel, _)| rel).filter(|rel| rel.ends_with(".tsv") && !rel.contains("/.")).collect();
         if files.is_empty() {
             return Err(Error::input(format!("--input: no {folder} files (*.tsv) at {location}")));
         }

@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::model::logistic::{self, Columns};
-use super::model::pipeline::{Frame, Pipeline, by_column};
+use super::model::pipeline::{Frame, Pipeline};
 use super::model::roc::{Roc, rates_above};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
@@ -85,17 +85,15 @@ impl Job for PflipTrain {
         let validation_matrix = pipeline.transform(&validation).map_err(Error::input)?;
 
         let step = rc.progress.step("fit the L1 logistic regression");
-        let columns = by_column(&matrix);
-        let x = columns_of(&columns, matrix.rows.len());
+        let x = Columns::of(&matrix.rows, matrix.width as usize);
         let fit = logistic::fit(&x, &y_train, c, tol, max_iter);
         step.done(Some(fit.newton_iterations as u64));
 
-        let rows_of = |b: &super::model::blocks::Block| b.rows.iter().map(|r| r.iter().map(|&c| c as u32).collect()).collect::<Vec<Vec<u32>>>();
-        let train_scores = fit.decisions(&rows_of(&matrix));
+        let train_scores = fit.decisions(&matrix.rows);
         let roc = Roc::new(&y_train, &train_scores);
         let (threshold, tpr, fpr) = roc.at_fpr(fp_rate);
         let auc = roc.auc();
-        let validation_scores = fit.decisions(&rows_of(&validation_matrix));
+        let validation_scores = fit.decisions(&validation_matrix.rows);
         let (v_tpr, v_fpr) = rates_above(&y_validation, &validation_scores, threshold);
         let v_auc = Roc::new(&y_validation, &validation_scores).auc();
         let nonzero: BTreeMap<String, f64> = fit.weights.iter().enumerate().filter(|(_, w)| **w != 0.0).map(|(j, w)| (j.to_string(), *w)).collect();
@@ -137,15 +135,6 @@ impl Job for PflipTrain {
 
 fn take<T: Clone>(v: &[T], rows: &[usize]) -> Vec<T> {
     rows.iter().map(|&i| v[i].clone()).collect()
-}
-
-fn columns_of(columns: &[Vec<u32>], rows: usize) -> Columns {
-    let mut starts = Vec::with_capacity(columns.len() + 1);
-    starts.push(0);
-    for c in columns {
-        starts.push(starts.last().unwrap() + c.len());
-    }
-    Columns { rows, starts, indices: columns.concat() }
 }
 
 impl Frame {

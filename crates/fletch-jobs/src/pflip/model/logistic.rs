@@ -17,6 +17,22 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// The columns of a binary matrix given by each row's active columns.
+    pub fn of(rows: &[Vec<u64>], width: usize) -> Columns {
+        let mut lists = vec![Vec::new(); width];
+        for (i, r) in rows.iter().enumerate() {
+            for &j in r {
+                lists[j as usize].push(i as u32);
+            }
+        }
+        let mut starts = Vec::with_capacity(width + 1);
+        starts.push(0);
+        for l in &lists {
+            starts.push(starts.last().unwrap() + l.len());
+        }
+        Columns { rows: rows.len(), starts, indices: lists.concat() }
+    }
+
     fn column(&self, j: usize) -> &[u32] {
         &self.indices[self.starts[j]..self.starts[j + 1]]
     }
@@ -160,7 +176,7 @@ fn violation(w: f64, g: f64) -> f64 {
 
 impl Fit {
     /// `wᵀx + b` of every row of a matrix given by rows.
-    pub fn decisions(&self, rows: &[Vec<u32>]) -> Vec<f64> {
+    pub fn decisions(&self, rows: &[Vec<u64>]) -> Vec<f64> {
         rows.iter().map(|r| self.intercept + r.iter().map(|&j| self.weights[j as usize]).sum::<f64>()).collect()
     }
 }
@@ -169,26 +185,12 @@ impl Fit {
 mod tests {
     use super::*;
 
-    fn by_columns(rows: &[Vec<u32>], columns: usize) -> Columns {
-        let mut lists = vec![Vec::new(); columns];
-        for (i, r) in rows.iter().enumerate() {
-            for &j in r {
-                lists[j as usize].push(i as u32);
-            }
-        }
-        let mut starts = vec![0];
-        for l in &lists {
-            starts.push(starts.last().unwrap() + l.len());
-        }
-        Columns { rows: rows.len(), starts, indices: lists.concat() }
-    }
-
     #[test]
     fn zero_is_optimal_when_no_gradient_beats_the_penalty() {
         // At w = 0 the loss gradients are -1 (intercept: 3 positives, 1 negative,
         // C = 1) and -0.5 (the feature), inside the L1 penalty's subgradient [-1, 1].
         let rows = vec![vec![0], vec![0], vec![], vec![0]];
-        let fit = fit(&by_columns(&rows, 1), &[true, true, true, false], 1.0, 1e-8, 100);
+        let fit = fit(&Columns::of(&rows, 1), &[true, true, true, false], 1.0, 1e-8, 100);
         assert_eq!((fit.weights.clone(), fit.intercept, fit.newton_iterations), (vec![0.0], 0.0, 0), "{fit:?}");
         assert!((fit.objective - 4.0 * std::f64::consts::LN_2).abs() < 1e-12);
     }
@@ -210,7 +212,7 @@ mod tests {
             rows.push(r);
             y.push(positive);
         }
-        let x = by_columns(&rows, 2);
+        let x = Columns::of(&rows, 2);
         let fit = fit(&x, &y, 0.04, 1e-4, 100);
         assert!(fit.weights[0] > 0.5, "{fit:?}");
         let zero = 0.04 * 200.0 * std::f64::consts::LN_2;

@@ -261,9 +261,8 @@ impl Pipeline {
         for (c, bins) in &self.tag_bins {
             blocks.push(onehot(std::slice::from_ref(&x[c]), std::slice::from_ref(bins)));
         }
-        for prefix in PREFIXES {
+        for (s, prefix) in PREFIXES.iter().enumerate() {
             for (k, c) in bucket_columns(prefix).into_iter().enumerate() {
-                let s = PREFIXES.iter().position(|p| *p == prefix).expect("a prefix");
                 let logged: Vec<f64> = x[&c].iter().map(|v| log2_1p(*v)).collect();
                 blocks.push(onehot(&[logged], std::slice::from_ref(&self.count_bins[s * 9 + k])));
             }
@@ -321,7 +320,7 @@ fn tokens(docs: &[Vec<String>], vocab: &[String]) -> Block {
 }
 
 /// A block's rows per column.
-pub fn by_column(block: &Block) -> Vec<Vec<u32>> {
+fn by_column(block: &Block) -> Vec<Vec<u32>> {
     let mut columns = vec![Vec::new(); block.width as usize];
     for (i, r) in block.rows.iter().enumerate() {
         for &c in r {
