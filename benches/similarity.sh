@@ -5,14 +5,8 @@
 # release fletch. Flags go to similarity.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x benches/.venv-similarity/bin/python ]; then
-  python3 -m venv benches/.venv-similarity
-fi
-stamp=benches/.venv-similarity/.fletch-requirements
-if [ "$(cat benches/requirements-similarity.txt)" != "$(cat "$stamp" 2>/dev/null)" ]; then
-  benches/.venv-similarity/bin/pip install --quiet --disable-pip-version-check -r benches/requirements-similarity.txt
-  cat benches/requirements-similarity.txt > "$stamp"
-fi
+source benches/venv.sh
+peer_venv .venv-similarity requirements-similarity.txt
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fletch/target}"
 cargo build --release --locked -p fletch-cli
 benches/.venv-similarity/bin/python benches/similarity.py --fletch "$CARGO_TARGET_DIR/release/fletch" "$@"

@@ -5,14 +5,8 @@
 # databases (tests/databases.sh) and stops them at the end. Flags go to web.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x benches/.venv-web/bin/python ]; then
-  python3 -m venv benches/.venv-web
-fi
-stamp=benches/.venv-web/.fletch-requirements
-if [ "$(cat benches/requirements-web.txt)" != "$(cat "$stamp" 2>/dev/null)" ]; then
-  benches/.venv-web/bin/pip install --quiet --disable-pip-version-check -r benches/requirements-web.txt
-  cat benches/requirements-web.txt > "$stamp"
-fi
+source benches/venv.sh
+peer_venv .venv-web requirements-web.txt
 bash tests/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fletch/target}"
 cargo build --release --locked -p fletch-cli

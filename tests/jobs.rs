@@ -125,12 +125,12 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         assert_eq!(would, wrote, "{job}");
     }
     assert!(!dry.exists(), "a dry run wrote {}", dry.display());
-    // The lookalike application and pflip-train read what earlier jobs wrote under the
+    // The lookalike application, pflip-train and pflip-predict read what earlier jobs wrote under the
     // output root: planned over the quickstart's (a dry run writes nothing),
     // the quickstart's runs and other variants.
     let output = dir.join("output");
     let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
-    let in_quickstart: [(&str, Vec<&str>, bool); 13] = [
+    let in_quickstart: [(&str, Vec<&str>, bool); 15] = [
         ("lookalike-vectors", vec!["--scores-from", "data"], true),
         ("lookalike-similarity", vec![], true),
         ("lookalike-seeds", vec![], true),
@@ -144,6 +144,8 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("lookalike-vectors", vec!["--scores-from", "data", "--keywords-from", "effective"], false),
         ("lookalike-similarity", vec!["--method", "ivf"], false),
         ("pflip-train", vec![], true),
+        ("pflip-predict", vec![], true),
+        ("pflip-predict", vec!["--write-features", "--at-cutoff", "MAX"], false),
     ];
     for (job, flags, ran) in in_quickstart {
         let mut args = vec!["run", job, "--data-root", data, "--output-root", output.to_str().unwrap(), "--date", "20261121", "--dry-run", "--format", "json", "-q"];

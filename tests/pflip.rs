@@ -1,7 +1,9 @@
 //! Community Notes pflip plus: hand-checked features on a tiny download
 //! whose notes sit on every comparison edge of the original (spec
-//! pflip_logs.md A5-A7), bad downloads named, and the features of a
-//! generated download the same on a 2-executor cluster as embedded.
+//! pflip_logs.md A5-A7), bad downloads named, the features and predictions
+//! of a generated download the same on a 2-executor cluster as embedded,
+//! the model against scikit-learn's, and predictions as of now (each
+//! batch's present) and as of cutoffs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,8 +100,13 @@ const NMR: &str = "NEEDS_MORE_RATINGS";
 /// (entered stabilization, never CRH, locked NMR: FLIP, one rating), 106
 /// (locked CRH but no rating: left out), 108 (CRH by ScoringDriftGuard:
 /// dropped). 107 is on a post before 2024-08-19.
+/// 101 and 105 are in stabilization now (pflip-predict's targets).
 fn write_download(data: &Path) {
     let (posted_a, posted_b, posted_old) = (M - 60 * MINUTE, M, 1_700_000_000_000);
+    let in_stabilization = |mut row: Vec<(&'static str, String)>| {
+        row.push(("timestampMillisOfNmrDueToMinStableCrhTime", s(C5 + 3 * HOUR)));
+        row
+    };
     write_table(
         data,
         "notes",
@@ -120,11 +127,11 @@ fn write_download(data: &Path) {
         "noteStatusHistory",
         &cn::note_status_history(),
         &[
-            history(101, C1, Some(C1 + 30 * MINUTE), Some((C1 + 90 * MINUTE, CRH)), Some(CRH), "CoreModel (v1.1)"),
+            in_stabilization(history(101, C1, Some(C1 + 30 * MINUTE), Some((C1 + 90 * MINUTE, CRH)), Some(CRH), "CoreModel (v1.1)")),
             history(102, C1 + 20 * MINUTE, Some(C1 + 40 * MINUTE), Some((C1 + 60 * MINUTE, CRH)), Some(NMR), "CoreModel (v1.1)"),
             history(103, C1 + 15 * MINUTE, None, None, None, "CoreModel (v1.1)"),
             history(104, C1 + 80 * MINUTE, None, None, None, "CoreModel (v1.1)"),
-            history(105, C5, Some(C5 + 10 * MINUTE), None, Some(NMR), "CoreModel (v1.1)"),
+            in_stabilization(history(105, C5, Some(C5 + 10 * MINUTE), None, Some(NMR), "CoreModel (v1.1)")),
             history(106, C5 + 5 * MINUTE, None, Some((C5 + 30 * MINUTE, CRH)), Some(CRH), "CoreModel (v1.1)"),
             history(107, posted_old + MINUTE, None, Some((posted_old + HOUR, CRH)), Some(CRH), "CoreModel (v1.1)"),
             history(108, C5 + 6 * MINUTE, None, Some((C5 + 40 * MINUTE, CRH)), Some(CRH), "ScoringDriftGuard (v1.0)"),
@@ -188,7 +195,12 @@ fn features(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 fn rows(out: &Path) -> BTreeMap<(i64, String), Value> {
-    sql_json(&out.join("pflip"), "SELECT * FROM pflip_features")
+    rows_of(out, "pflip_features")
+}
+
+/// A table's rows by (noteId, SCORING_CUTOFF_MODE).
+fn rows_of(out: &Path, table: &str) -> BTreeMap<(i64, String), Value> {
+    sql_json(&out.join("pflip"), &format!("SELECT * FROM {table}"))
         .into_iter()
         .map(|r| ((r["noteId"].as_i64().unwrap(), r["SCORING_CUTOFF_MODE"].as_str().unwrap().to_string()), r))
         .collect()
@@ -417,4 +429,139 @@ fn the_model_is_scikit_learns_on_the_same_matrix() {
     let second: Value = serde_json::from_str(&std::fs::read_to_string(out.join("pflip/pflip_model.json")).unwrap()).unwrap();
     assert_eq!(second["weights"], model["weights"]);
     assert_eq!(second["threshold"], model["threshold"]);
+}
+
+fn predict(data: &Path, out: &Path, model: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "pflip-predict", "-q", "--data-root", data.to_str().unwrap(), "--output-root", out.to_str().unwrap(), "--model", model.to_str().unwrap()];
+    args.extend(extra);
+    fletch(&args)
+}
+
+/// A generated download (scale 0.01), its features and a model trained on them.
+fn trained(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (data, out) = (tmp.join("generated"), tmp.join("trained"));
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    ok(fletch(&["gen", "community-notes", "-q", "--output-root", d, "--scale", "0.01"]));
+    ok(features(&data, &out, &["-q"]));
+    ok(fletch(&["run", "pflip-train", "-q", "--data-root", d, "--output-root", o]));
+    let model = out.join("pflip/pflip_model.json");
+    (data, out, model)
+}
+
+/// Each prediction's label and probability follow from its score and the model's threshold.
+fn predictions(out: &Path, model: &Path) -> BTreeMap<i64, f64> {
+    let threshold = serde_json::from_str::<Value>(&std::fs::read_to_string(model).unwrap()).unwrap()["threshold"].as_f64().unwrap();
+    let rows = sql_json(&out.join("pflip"), "SELECT * FROM pflip_predictions");
+    rows.iter()
+        .map(|r| {
+            let score = r["PFLIP_SCORE"].as_f64().unwrap();
+            assert_eq!(r["PFLIP_LABEL"], json!(if score > threshold { "FLIP" } else { "CRH" }), "{r}");
+            close(&r["PFLIP_PROBA"], 1.0 / (1.0 + (-score).exp()), "PFLIP_PROBA");
+            (r["noteId"].as_i64().unwrap(), score)
+        })
+        .collect()
+}
+
+#[test]
+fn predictions_as_of_now_share_each_batchs_present() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, _, model) = trained(tmp.path());
+    let (data, out, by_post) = (tmp.path().join("data"), tmp.path().join("out"), tmp.path().join("by-post"));
+    write_download(&data);
+    ok(predict(&data, &out, &model, &["--write-features"]));
+    // Every scorable note on the posts of 101 and 105: 109 is deleted, 107 on another post.
+    let scored = predictions(&out, &model);
+    assert_eq!(scored.keys().copied().collect::<Vec<_>>(), [101, 102, 103, 104, 105, 106, 108]);
+    let rows = rows_of(&out, "pflip_prediction_features");
+    let now = |id: i64| &rows[&(id, "NOW".to_string())];
+    assert_eq!(pick(now(101), &["SCORING_CUTOFF_MTS", "LABEL", "LOCAL", "PEER_MISLEADING", "PEER_NON_MISLEADING"]), json!({"SCORING_CUTOFF_MTS": null, "LABEL": null, "LOCAL": 7, "PEER_MISLEADING": 3, "PEER_NON_MISLEADING": 1}));
+    let peers = ["TOTAL_PEER_NOTES", "TOTAL_PEER_MISLEADING_NOTES", "TOTAL_PEER_NON_MISLEADING_NOTES", "TOTAL_PEER_STABILIZATION_NOTES", "TOTAL_PEER_CRH_NOTES"];
+    assert_eq!(pick(now(101), &peers), json!({"TOTAL_PEER_NOTES": 3, "TOTAL_PEER_MISLEADING_NOTES": 2, "TOTAL_PEER_NON_MISLEADING_NOTES": 1, "TOTAL_PEER_STABILIZATION_NOTES": 1, "TOTAL_PEER_CRH_NOTES": 1}));
+    // One batch: the present is the latest rating of any scored note, 108's at C5 + 7 min.
+    let recent = ["RECENT_1_TOTAL", "RECENT_5_TOTAL", "RECENT_15_TOTAL", "RECENT_60_TOTAL"];
+    assert_eq!(pick(now(101), &recent), json!({"RECENT_1_TOTAL": 0, "RECENT_5_TOTAL": 0, "RECENT_15_TOTAL": 0, "RECENT_60_TOTAL": 1}));
+    assert_eq!(pick(now(105), &recent), json!({"RECENT_1_TOTAL": 0, "RECENT_5_TOTAL": 0, "RECENT_15_TOTAL": 1, "RECENT_60_TOTAL": 1}));
+    assert_eq!(now(108)["RECENT_1_TOTAL"], json!(1));
+    // A batch per post: post A's present is its own latest rating, RG at C1 + 100 min.
+    ok(predict(&data, &by_post, &model, &["--write-features", "--batch-tweets", "1"]));
+    let rows = rows_of(&by_post, "pflip_prediction_features");
+    let now = |id: i64| &rows[&(id, "NOW".to_string())];
+    assert_eq!(pick(now(101), &recent), json!({"RECENT_1_TOTAL": 1, "RECENT_5_TOTAL": 1, "RECENT_15_TOTAL": 1, "RECENT_60_TOTAL": 2}));
+    assert_eq!(pick(now(105), &recent), json!({"RECENT_1_TOTAL": 0, "RECENT_5_TOTAL": 0, "RECENT_15_TOTAL": 1, "RECENT_60_TOTAL": 1}));
+    let by_post_scores = predictions(&by_post, &model);
+    assert_eq!(by_post_scores[&105], scored[&105], "post B's batch is the same either way");
+
+    // As of cutoffs: MIN rows are pflip-features' (without the label) for every note that has one.
+    let (cut, offset, trained_features) = (tmp.path().join("cut"), tmp.path().join("offset"), tmp.path().join("training"));
+    ok(predict(&data, &cut, &model, &["--write-features", "--at-cutoff", "MIN"]));
+    ok(features(&data, &trained_features, &["-q"]));
+    let at_min = rows_of(&cut, "pflip_prediction_features");
+    assert_eq!(at_min.keys().map(|(id, _)| *id).collect::<Vec<_>>(), [101, 102, 105, 107, 108], "notes with a MIN cutoff (106 has no rating)");
+    let mut training = self::rows(&trained_features);
+    for (key, row) in training.iter_mut().filter(|(k, _)| k.1 == "MIN") {
+        row.as_object_mut().unwrap().remove("LABEL");
+        assert_eq!(&at_min[key], row, "{key:?}");
+    }
+    assert_eq!(predictions(&cut, &model).len(), 5);
+    // As of an hour after first going CRH: 101 at C1 + 150 min has all its ratings.
+    ok(predict(&data, &offset, &model, &["--write-features", "--offset-hours", "1"]));
+    let at_offset = rows_of(&offset, "pflip_prediction_features");
+    assert_eq!(at_offset.keys().map(|(id, _)| *id).collect::<Vec<_>>(), [101, 102, 106, 107, 108], "notes that went CRH");
+    assert_eq!(pick(&at_offset[&(101, "OFFSET".to_string())], &["SCORING_CUTOFF_MTS", "LOCAL"]), json!({"SCORING_CUTOFF_MTS": C1 + 150 * MINUTE, "LOCAL": 7}));
+
+    // Bad requests: nothing is written.
+    let bad = tmp.path().join("bad");
+    assert_fails(&predict(&data, &bad, &model, &["--at-cutoff", "FIRST"]), 2, "--at-cutoff: expected MIN or MAX, got `FIRST`", "an unknown cutoff");
+    assert_fails(&predict(&data, &bad, &model, &["--at-cutoff", "MIN", "--offset-hours", "2"]), 2, "give one", "two cutoffs");
+    let features_json = tmp.path().join("not-a-model.json");
+    std::fs::write(&features_json, "{\"weights\": {}}").unwrap();
+    assert_fails(&predict(&data, &bad, &features_json, &[]), 1, "not a model pflip-train wrote", "not a model");
+    assert_fails(&predict(&data, &bad, &tmp.path().join("missing.json"), &[]), 1, "missing.json: cannot read", "no model");
+    assert!(!bad.join("pflip").exists(), "an output was written");
+}
+
+#[test]
+fn generated_predictions_are_the_same_on_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, trained_out, model) = trained(tmp.path());
+    let embedded = tmp.path().join("embedded");
+    ok(predict(&data, &embedded, &model, &[]));
+    let scores = predictions(&embedded, &model);
+    // Every scorable note on a post with a note in stabilization, from the TSVs themselves.
+    assert_eq!(scores.keys().copied().collect::<Vec<_>>(), expected_targets(&data));
+    assert!(scores.len() >= 10, "{} predictions", scores.len());
+    let cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    let distributed = tmp.path().join("distributed");
+    ok(predict(&data, &distributed, &model, &["--scheduler", &cluster.scheduler]));
+    let on_cluster = predictions(&distributed, &model);
+    assert_eq!(on_cluster.keys().collect::<Vec<_>>(), scores.keys().collect::<Vec<_>>());
+    for (id, s) in &scores {
+        assert!((on_cluster[id] - s).abs() <= 1e-9 * s.abs().max(1.0), "{id}: cluster {}, embedded {s}", on_cluster[id]);
+    }
+    // The model names what it weighs.
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(trained_out.join("pflip/pflip_model.json")).unwrap()).unwrap();
+    let (weights, names) = (model["weights"].as_object().unwrap(), model["features"].as_object().unwrap());
+    assert_eq!(weights.keys().collect::<Vec<_>>(), names.keys().collect::<Vec<_>>());
+    assert!(names.values().all(|n| n.as_str().is_some_and(|n| n.contains(" in ") || n.contains(" has ") || n.starts_with("noteAuthorParticipantId = "))), "{names:?}");
+}
+
+/// The notes of the TSVs pflip-predict scores by default, read here by header name.
+fn expected_targets(data: &Path) -> Vec<i64> {
+    let table = |folder: &str| -> Vec<BTreeMap<String, String>> {
+        let text = std::fs::read_to_string(data.join(format!("community_notes/{folder}/{folder}-00000.tsv"))).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+        lines.map(|l| header.iter().map(|h| h.to_string()).zip(l.split('\t').map(String::from)).collect()).collect()
+    };
+    let (notes, history) = (table("notes"), table("noteStatusHistory"));
+    let stable: Vec<&str> = history.iter().filter(|h| h["timestampMillisOfNmrDueToMinStableCrhTime"].parse::<i64>().is_ok_and(|t| t > 0)).map(|h| h["noteId"].as_str()).collect();
+    let posts: Vec<&str> = notes.iter().filter(|n| stable.contains(&n["noteId"].as_str()) && n["tweetId"] != "-1").map(|n| n["tweetId"].as_str()).collect();
+    let known: Vec<&str> = history.iter().map(|h| h["noteId"].as_str()).collect();
+    let mut ids: Vec<i64> = notes
+        .iter()
+        .filter(|n| posts.contains(&n["tweetId"].as_str()) && !n["classification"].is_empty() && known.contains(&n["noteId"].as_str()))
+        .map(|n| n["noteId"].parse().unwrap())
+        .collect();
+    ids.sort();
+    ids
 }

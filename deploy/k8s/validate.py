@@ -49,7 +49,9 @@ ORDER = [
 # daily schedule waits for per-day runs; db-import's source database, tables and
 # credentials belong to each deployment's own CronJob).
 # The audience jobs run when an audience is asked for (by hand, or the lookalike service).
-UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import", "lookalike-seeds", "lookalike-clusters", "lookalike-extend", "lookalike-validate", "pflip-features", "pflip-train"}
+# pflip's jobs run inside Community Notes' scoring: train with prescoring, predict with each
+# scoring run, on the download that run has.
+UNSCHEDULED = {"sql-file", "ab-readout", "ising-denoise", "access-logs", "db-import", "lookalike-seeds", "lookalike-clusters", "lookalike-extend", "lookalike-validate", "pflip-features", "pflip-train", "pflip-predict"}
 
 
 def fail(message):

@@ -30,6 +30,9 @@ const SNOWFLAKE_EPOCH: i64 = 1_288_834_974_657;
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
+/// A note leaves stabilization this long after entering it at the latest
+/// (maxStableCrhMinutesThreshold).
+const MAX_STABLE: i64 = 180 * MINUTE;
 /// Notes are locked this long after creation.
 const LOCK_AFTER: i64 = 14 * DAY;
 
@@ -155,10 +158,16 @@ fn notes(opts: &GenOptions, start: i64, now: i64) -> Vec<Note> {
     let per_post = Weighted::new(&[0.55, 0.25, 0.12, 0.05, 0.03]);
     let authors = Weighted::zipf((wanted / 4).max(10), 1.0);
     let mut notes = Vec::with_capacity(wanted + 5);
+    // The last posts come in the hours before `now`, so that some of their
+    // notes are in stabilization when the download is taken.
+    let recent = (wanted / 100).max(100);
     let mut sequence = 0i64;
     while notes.len() < wanted {
-        // Posts thin out towards the end so that the last hours hold a few notes in flux.
-        let posted = start + (rng.random::<f64>().powf(0.9) * (now - start - HOUR) as f64) as i64;
+        let posted = if notes.len() + recent >= wanted {
+            now - rng.random_range(2 * HOUR..8 * HOUR)
+        } else {
+            start + (rng.random::<f64>().powf(0.9) * (now - start - HOUR) as f64) as i64
+        };
         let tweet_id = ((posted - SNOWFLAKE_EPOCH) << 22) | rng.random_range(0..1i64 << 22);
         let no_post = rng.random_bool(0.01);
         for _ in 0..=per_post.sample(&mut rng) {
@@ -277,7 +286,12 @@ fn status(note: &Note, rated: &[Rated], raters: &[Rater], now: i64, rng: &mut im
     let flips = rng.random_bool(1.0 / (1.0 + (-(-2.0 + 5.0 * turned + 3.0 * split)).exp()));
     // Before the stabilization timestamp became reliable (2024-08-19), most notes skipped it.
     let skips = note.tweet_id < 1_825_679_568_688_054_351 && rng.random_bool(0.7);
-    if stable + 30 * MINUTE > now {
+    if stable > now {
+        // Not yet in stabilization.
+        st.current = Some((note.created, NMR));
+        return st;
+    }
+    if stable + MAX_STABLE > now {
         // In stabilization now.
         st.first_stable = Some(stable);
         st.in_stable = Some(stable);

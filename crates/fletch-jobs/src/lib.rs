@@ -44,6 +44,7 @@ pub fn all() -> Vec<&'static dyn Job> {
         &ising_denoise::IsingDenoise,
         &pflip::features::PflipFeatures,
         &pflip::train::PflipTrain,
+        &pflip::predict::PflipPredict,
         &access_logs::AccessLogs,
         &db_import::DbImport,
     ]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
@@ -39,6 +39,11 @@ pub const TSV_TAG: &[u8] = b"fletch.tsv\0";
 
 /// Rows per batch.
 const BATCH: usize = 8192;
+
+/// The column a table read `with_positions` appends: each row's place in the
+/// table, its file's index (files in name order) × 2³² + its line, so that
+/// SQL can take rows in the download's order.
+pub const POSITION: &str = "_position";
 
 /// What a column holds, and so how its text is checked and typed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,7 +99,14 @@ pub struct Layout {
 
 impl Layout {
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(self.columns.iter().map(|c| Field::new(&c.name, c.data_type(), !c.required)).collect::<Vec<_>>()))
+        self.schema_with(false)
+    }
+
+    /// The schema, with [`POSITION`] last if `positions`.
+    fn schema_with(&self, positions: bool) -> SchemaRef {
+        let fields = self.columns.iter().map(|c| Field::new(&c.name, c.data_type(), !c.required));
+        let position = positions.then(|| Field::new(POSITION, DataType::Int64, false));
+        Arc::new(Schema::new(fields.chain(position).collect::<Vec<_>>()))
     }
 
     /// The header line the layout's files start with.
@@ -126,12 +138,15 @@ impl Layout {
 pub struct TsvTable {
     pub layout: Layout,
     pub urls: Vec<String>,
+    /// Whether rows carry their [`POSITION`].
+    #[serde(default)]
+    pub positions: bool,
 }
 
 #[async_trait]
 impl TableProvider for TsvTable {
     fn schema(&self) -> SchemaRef {
-        self.layout.schema()
+        self.layout.schema_with(self.positions)
     }
 
     fn table_type(&self) -> TableType {
@@ -139,7 +154,7 @@ impl TableProvider for TsvTable {
     }
 
     async fn scan(&self, _state: &dyn Session, projection: Option<&Vec<usize>>, _filters: &[Expr], _limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
-        let exec: Arc<dyn ExecutionPlan> = Arc::new(TsvExec::over(TsvFiles { layout: self.layout.clone() }, crate::work_items::plan(&self.urls)?));
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(TsvExec::over(TsvFiles { layout: self.layout.clone(), positions: self.positions }, crate::work_items::plan(&self.urls)?));
         let Some(projection) = projection else { return Ok(exec) };
         // Every value is still checked: a bad field fails whichever columns a query reads.
         let schema = self.schema();
@@ -152,6 +167,8 @@ impl TableProvider for TsvTable {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TsvFiles {
     pub layout: Layout,
+    #[serde(default)]
+    pub positions: bool,
 }
 
 /// The rows of the TSV files its input's partitions name.
@@ -167,16 +184,18 @@ impl Work for TsvFiles {
     const NAME: &'static str = "TsvExec";
 
     fn schema(&self) -> SchemaRef {
-        self.layout.schema()
+        self.layout.schema_with(self.positions)
     }
 
-    fn run(&self, url: String, _partition: usize, context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
+    /// One file per partition, in name order: the partition is the file's index.
+    fn run(&self, url: String, partition: usize, context: &Arc<TaskContext>) -> BoxStream<'static, Result<RecordBatch>> {
         let (layout, runtime) = (self.layout.clone(), context.runtime_env());
+        let file = self.positions.then_some(partition as i64);
         futures::stream::once(async move {
             let parsed = ListingTableUrl::parse(&url)?;
             let store = runtime.object_store(&parsed)?;
             let bytes = store.get(parsed.prefix()).await?.into_stream().map_err(DataFusionError::from);
-            Ok::<_, DataFusionError>(read(layout, url, bytes))
+            Ok::<_, DataFusionError>(read(layout, file, url, bytes))
         })
         .try_flatten()
         .boxed()
@@ -184,14 +203,16 @@ impl Work for TsvFiles {
 }
 
 /// The batches of one file, from its bytes as they arrive.
-fn read(layout: Layout, url: String, bytes: impl Stream<Item = Result<Bytes>> + Send + 'static) -> impl Stream<Item = Result<RecordBatch>> + Send + 'static {
+fn read(layout: Layout, file: Option<i64>, url: String, bytes: impl Stream<Item = Result<Bytes>> + Send + 'static) -> impl Stream<Item = Result<RecordBatch>> + Send + 'static {
     let name = url.rsplit('/').next().unwrap_or(&url).to_string();
-    let state = Reader { layout, name, bytes: Box::pin(bytes), pending: Bytes::new(), decoder: None, line: 1, ended: false };
+    let state = Reader { layout, file, name, bytes: Box::pin(bytes), pending: Bytes::new(), decoder: None, line: 1, ended: false };
     futures::stream::try_unfold(state, |mut r| async move { Ok(r.next_batch().await?.map(|b| (b, r))) })
 }
 
 struct Reader {
     layout: Layout,
+    /// The file's index, when rows carry their [`POSITION`].
+    file: Option<i64>,
     /// The file's name, for messages.
     name: String,
     bytes: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
@@ -286,7 +307,8 @@ impl Reader {
             .zip(text.columns())
             .map(|(column, fields)| values::typed(column, fields.as_string::<i32>()).map_err(|(row, e)| self.fail(format!("line {}, column `{}`: {e}", first_line + row, column.name))))
             .collect::<Result<Vec<ArrayRef>>>()?;
-        Ok(RecordBatch::try_new(self.layout.schema(), columns)?)
+        let position = self.file.map(|file| Arc::new(Int64Array::from_iter_values((0..text.num_rows()).map(|row| (file << 32) + (first_line + row) as i64))) as ArrayRef);
+        Ok(RecordBatch::try_new(self.layout.schema_with(self.file.is_some()), columns.into_iter().chain(position).collect())?)
     }
 }
 
@@ -309,7 +331,7 @@ mod tests {
     async fn read_text(text: &str) -> Result<Vec<RecordBatch>> {
         // Split the text at every byte so that lines arrive in pieces.
         let chunks: Vec<Result<Bytes>> = text.as_bytes().chunks(3).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-        read(layout(), "file:///d/notes-00000.tsv".into(), futures::stream::iter(chunks)).try_collect().await
+        read(layout(), None, "file:///d/notes-00000.tsv".into(), futures::stream::iter(chunks)).try_collect().await
     }
 
     #[tokio::test]
@@ -321,6 +343,15 @@ mod tests {
         assert_eq!(ids.values().to_vec(), vec![1825679568688054351, 7]);
         assert!(b.column(1).is_null(1) && b.column(2).is_null(1));
         assert_eq!(b.column(2).as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0), 0.5);
+    }
+
+    #[tokio::test]
+    async fn positions_are_the_file_index_and_line() {
+        let text = "noteId\tclassification\tscore\n5\tA\t1\n3\tB\t2\n";
+        let chunks = futures::stream::iter([Ok(Bytes::from(text))]);
+        let batches: Vec<RecordBatch> = read(layout(), Some(2), "file:///d/notes-00002.tsv".into(), chunks).try_collect().await.unwrap();
+        let positions = batches[0].column_by_name(POSITION).unwrap().as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        assert_eq!(positions.values().to_vec(), vec![(2 << 32) + 2, (2 << 32) + 3]);
     }
 
     #[tokio::test]

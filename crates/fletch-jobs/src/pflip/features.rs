@@ -26,13 +26,13 @@ crate::sql_steps!("pflip-features" {
     timing in "pflip": View,
     peer_counts in "pflip": View,
     training_rows: Collected,
-    pflip_features: Output(&[]),
+    pflip_features in "pflip": Output(&[]),
 });
 
 /// `_MIN_TWEET_ID`: posts after it (2024-08-19 23:41:43 UTC) are trained on.
 pub const MIN_TWEET_ID: &str = "1825679568688054351";
 /// A note's cutoff keeps at least this many of its ratings (`minRatings`).
-const MIN_RATINGS: i64 = 5;
+pub const MIN_RATINGS: i64 = 5;
 
 pub struct PflipFeatures;
 

@@ -1,10 +1,12 @@
 //! Community Notes "pflip plus" (spec pflip_logs.md part A,
 //! docs/jobs/pflip.md): `pflip-features` (the training table), `pflip-train`
-//! (the model, [`model`]), and what the pflip jobs share: the download's TSV tables, the input checks, and the
-//! per-set features widened to the original's prefixed columns.
+//! (the model, [`model`]), `pflip-predict` (FLIP or CRH per note), and what
+//! the pflip jobs share: the download's TSV tables, the input checks, and
+//! the per-set features widened to the original's prefixed columns.
 
 pub mod features;
 mod model;
+pub mod predict;
 pub mod train;
 
 use std::sync::Arc;
@@ -48,7 +50,7 @@ pub async fn register_tables(rc: &RunContext, input: &str) -> Result<()> {
         // Bare: a parsed name would be folded to lower case.
         let name = TableReference::bare(layout.table.clone());
         rc.ctx.deregister_table(name.clone())?;
-        rc.ctx.register_table(name, Arc::new(TsvTable { layout, urls }))?;
+        rc.ctx.register_table(name, Arc::new(TsvTable { layout, urls, positions: folder == "notes" }))?;
     }
     Ok(())
 }

@@ -6,17 +6,17 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
 
+use super::model::file::{FORMAT, ModelFile, Parameters, Rates};
+use super::model::frame::{Frame, take};
 use super::model::logistic::{self, Columns};
-use super::model::pipeline::{Frame, Pipeline};
+use super::model::pipeline::Pipeline;
 use super::model::roc::{Roc, rates_above};
 use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpec, RunContext};
 
@@ -96,29 +96,32 @@ impl Job for PflipTrain {
         let validation_scores = fit.decisions(&validation_matrix.rows);
         let (v_tpr, v_fpr) = rates_above(&y_validation, &validation_scores, threshold);
         let v_auc = Roc::new(&y_validation, &validation_scores).auc();
-        let nonzero: BTreeMap<String, f64> = fit.weights.iter().enumerate().filter(|(_, w)| **w != 0.0).map(|(j, w)| (j.to_string(), *w)).collect();
+        let weights: BTreeMap<u64, f64> = fit.weights.iter().enumerate().filter(|(_, w)| **w != 0.0).map(|(j, w)| (j as u64, *w)).collect();
         rc.progress.note(&format!(
             "{} training rows, {} columns, {} non-zero weights, objective {:.6}; threshold {threshold:.6}: training tpr {tpr:.4} fpr {fpr:.4} auc {auc:.4}; validation ({} rows) tpr {v_tpr:.4} fpr {v_fpr:.4} auc {v_auc:.4}",
             matrix.rows.len(),
             matrix.width,
-            nonzero.len(),
+            weights.len(),
             fit.objective,
             y_validation.len()
         ));
-        let model = json!({
-            "model": "pflip plus (communitynotes 6bcc2d5), scikit-learn 1.0.2 semantics, liblinear L1R_LR",
-            "fletch": env!("CARGO_PKG_VERSION"),
-            "parameters": {"C": c, "tol": tol, "max_iter": max_iter, "train_size": train_size, "crh_fp_rate": fp_rate, "seed": rc.opts.seed},
-            "pipeline": pipeline,
-            "columns": matrix.width,
-            "weights": nonzero,
-            "intercept": fit.intercept,
-            "objective": fit.objective,
-            "threshold": threshold,
-            "training": {"rows": matrix.rows.len(), "tpr": tpr, "fpr": fpr, "auc": auc},
-            "validation": {"rows": y_validation.len(), "tpr": v_tpr, "fpr": v_fpr, "auc": v_auc},
-        });
-        rc.stage_json(&model_path, &model).await?;
+        let model = ModelFile {
+            format: FORMAT.into(),
+            model: "pflip plus (communitynotes 6bcc2d5), scikit-learn 1.0.2 semantics, liblinear L1R_LR".into(),
+            fletch: env!("CARGO_PKG_VERSION").into(),
+            parameters: Parameters { c, tol, max_iter, train_size, crh_fp_rate: fp_rate, seed: rc.opts.seed },
+            pipeline,
+            columns: matrix.width,
+            features: weights.keys().map(|&j| (j, matrix.names.name(j))).collect(),
+            weights,
+            intercept: fit.intercept,
+            objective: fit.objective,
+            threshold,
+            training: Rates { rows: matrix.rows.len(), tpr, fpr, auc },
+            validation: Rates { rows: y_validation.len(), tpr: v_tpr, fpr: v_fpr, auc: v_auc },
+        };
+        let value = serde_json::to_value(&model).map_err(|e| Error::io(format!("cannot encode the model: {e}")))?;
+        rc.stage_json(&model_path, &value).await?;
         if args.bool("write-matrix").unwrap_or(false) {
             let mut indptr = vec![0usize];
             let mut indices = Vec::new();
@@ -133,53 +136,14 @@ impl Job for PflipTrain {
     }
 }
 
-fn take<T: Clone>(v: &[T], rows: &[usize]) -> Vec<T> {
-    rows.iter().map(|&i| v[i].clone()).collect()
-}
-
-impl Frame {
-    fn take(&self, rows: &[usize]) -> Frame {
-        Frame {
-            authors: take(&self.authors, rows),
-            sets: self.sets.iter().map(|(k, v)| (k.clone(), take(v, rows))).collect(),
-            numbers: self.numbers.iter().map(|(k, v)| (k.clone(), take(v, rows))).collect(),
-        }
-    }
-}
-
 /// The features table as a [`Frame`], and its labels (FLIP = true).
 fn read_frame(batches: &[RecordBatch]) -> Result<(Frame, Vec<bool>)> {
-    let mut frame = Frame { authors: Vec::new(), sets: BTreeMap::new(), numbers: BTreeMap::new() };
+    let mut frame = Frame::default();
     let mut labels = Vec::new();
     for b in batches {
-        for (field, column) in b.schema().fields().iter().zip(b.columns()) {
-            let name = field.name().clone();
-            match field.data_type() {
-                DataType::List(_) => {
-                    let lists = column.as_list::<i32>();
-                    let out = frame.sets.entry(name).or_default();
-                    out.extend((0..lists.len()).map(|i| {
-                        let v = lists.value(i);
-                        let s = v.as_string::<i32>();
-                        (0..s.len()).filter(|&j| s.is_valid(j)).map(|j| s.value(j).to_string()).collect()
-                    }));
-                }
-                DataType::Utf8 if name == "noteAuthorParticipantId" => {
-                    let s = column.as_string::<i32>();
-                    frame.authors.extend((0..s.len()).map(|i| s.value(i).to_string()));
-                }
-                DataType::Utf8 if name == "LABEL" => {
-                    let s = column.as_string::<i32>();
-                    labels.extend((0..s.len()).map(|i| s.value(i) == "FLIP"));
-                }
-                DataType::Int64 | DataType::Float64 => {
-                    let f = cast(column, &DataType::Float64)?;
-                    let f = f.as_primitive::<Float64Type>();
-                    frame.numbers.entry(name).or_default().extend((0..f.len()).map(|i| if f.is_valid(i) { f.value(i) } else { f64::NAN }));
-                }
-                _ => {}
-            }
-        }
+        frame.extend(b)?;
+        let label = b.column_by_name("LABEL").ok_or_else(|| Error::input("pflip_features has no LABEL column"))?.as_string::<i32>();
+        labels.extend(label.iter().map(|l| l == Some("FLIP")));
     }
     Ok((frame, labels))
 }

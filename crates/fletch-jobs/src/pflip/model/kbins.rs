@@ -22,7 +22,10 @@ impl Bins {
     pub fn fit(x: &[f64], n_bins: usize) -> Result<Bins, String> {
         let (min, max) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         if x.is_empty() || min == max {
-            return Ok(Bins { edges: vec![f64::NEG_INFINITY, f64::INFINITY] });
+            // One bin. scikit-learn's edges are ±inf, which JSON cannot hold;
+            // `bin` clips every value into the one bin either way.
+            let v = if x.is_empty() { 0.0 } else { min };
+            return Ok(Bins { edges: vec![v, v] });
         }
         if x.len() < n_bins {
             return Err(format!("n_samples={} should be >= n_clusters={n_bins}", x.len()));
@@ -46,6 +49,20 @@ impl Bins {
 
     pub fn len(&self) -> usize {
         self.edges.len() - 1
+    }
+
+    /// Each bin's values, as text to 4 decimals (the edges themselves are in
+    /// the model): the first and last bins are open-ended.
+    pub fn ranges(&self) -> Vec<String> {
+        let last = self.len() - 1;
+        (0..self.len())
+            .map(|i| match (i, i == last) {
+                (0, true) => "(-inf, inf)".to_string(),
+                (0, false) => format!("(-inf, {:.4})", self.edges[1]),
+                (_, true) => format!("[{:.4}, inf)", self.edges[i]),
+                _ => format!("[{:.4}, {:.4})", self.edges[i], self.edges[i + 1]),
+            })
+            .collect()
     }
 
     /// The bin of `v`: `digitize(v + 1e-8 + 1e-5·|v|, edges[1:])`, clipped to the bins.

@@ -107,18 +107,9 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
                 let gj = g[j] + rows.iter().map(|&i| curvature[i as usize] * xd[i as usize]).sum::<f64>();
                 let wd = w[j] + d[j];
                 inner_norm += violation(wd, gj);
-                let step = if gj + 1.0 <= h[j] * wd {
-                    -(gj + 1.0) / h[j]
-                } else if gj - 1.0 >= h[j] * wd {
-                    -(gj - 1.0) / h[j]
-                } else {
-                    -wd
-                };
-                if step.abs() < 1e-12 {
-                    continue;
-                }
-                let step = step.clamp(-10.0, 10.0);
-                d[j] += step;
+                let Some(new_d) = coordinate(w[j], d[j], gj, h[j]) else { continue };
+                let step = new_d - d[j];
+                d[j] = new_d;
                 for &i in rows {
                     xd[i as usize] += step;
                 }
@@ -152,6 +143,26 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
     let objective = w.iter().map(|x| x.abs()).sum::<f64>() + loss;
     let intercept = w.pop().expect("the intercept");
     Fit { weights: w, intercept, objective, newton_iterations: iterations }
+}
+
+/// One coordinate's new direction `d` (of the quadratic model with gradient
+/// `g` and curvature `h` at `w + d`, plus |w + d|), the move capped at 10;
+/// `None` when it would barely move. A move to zero lands on exactly zero:
+/// a residue such as 1e-18 would keep its violation |g ± 1| and the solver
+/// from ever stopping.
+fn coordinate(w: f64, d: f64, g: f64, h: f64) -> Option<f64> {
+    let wd = w + d;
+    let new_d = if g + 1.0 <= h * wd {
+        d - ((g + 1.0) / h).clamp(-10.0, 10.0)
+    } else if g - 1.0 >= h * wd {
+        d - ((g - 1.0) / h).clamp(-10.0, 10.0)
+    } else if wd.abs() <= 10.0 {
+        -w
+    } else {
+        d - 10.0 * wd.signum()
+    };
+    let zeroed = wd != 0.0 && w + new_d == 0.0;
+    ((new_d - d).abs() >= 1e-12 || zeroed).then_some(new_d)
 }
 
 /// `C Σ log(1 + exp(−yᵢ zᵢ))`, without overflow.
@@ -193,6 +204,21 @@ mod tests {
         let fit = fit(&Columns::of(&rows, 1), &[true, true, true, false], 1.0, 1e-8, 100);
         assert_eq!((fit.weights.clone(), fit.intercept, fit.newton_iterations), (vec![0.0], 0.0, 0), "{fit:?}");
         assert!((fit.objective - 4.0 * std::f64::consts::LN_2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_coordinate_moved_to_zero_lands_on_exactly_zero() {
+        // |g| < 1 at a residue of 1e-18: zero is the minimum, reached exactly.
+        let w = 1.7e-18;
+        assert_eq!(coordinate(w, 0.0, -0.5, 1.0).map(|d| w + d), Some(0.0));
+        let (w, d) = (0.3, -0.1 - 0.2);
+        assert_eq!(coordinate(w, d, 0.2, 2.0).map(|d| w + d), Some(0.0), "accumulated directions too");
+        // Already at zero, or a move below 1e-12: nothing to do.
+        assert_eq!(coordinate(0.0, 0.0, 0.5, 1.0), None);
+        assert_eq!(coordinate(0.5, 0.0, -1.0 - 1e-13, 1.0), None);
+        // Outside the penalty's band a Newton step, capped at 10.
+        assert_eq!(coordinate(0.0, 0.0, -3.0, 0.5), Some(4.0));
+        assert_eq!(coordinate(0.0, 0.0, -30.0, 1.0), Some(10.0));
     }
 
     #[test]

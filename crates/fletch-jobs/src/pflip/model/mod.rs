@@ -3,6 +3,8 @@
 //! blocks, the L1 logistic regression, the ROC threshold.
 
 pub mod blocks;
+pub mod file;
+pub mod frame;
 pub mod kbins;
 pub mod logistic;
 pub mod pipeline;

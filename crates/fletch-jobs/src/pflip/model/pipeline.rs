@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Kept};
+pub use super::frame::Frame;
 use super::kbins::Bins;
 use super::select::{chi2, quantile, select_percentile, vocabulary};
 use fletch_engine::tsv::community_notes::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
@@ -29,25 +30,6 @@ const PEER_NOTE_COUNT_BINS: usize = 4;
 
 /// `(min_df, percentile)` of each token-set transformer, by set kind.
 const TOKEN_RULES: [(usize, f64); 3] = [(1, 100.0), (5, 10.0), (5, 50.0)];
-
-/// The features table's rows as the pipeline reads them.
-pub struct Frame {
-    pub authors: Vec<String>,
-    /// `{prefix}_{kind}` token sets, by column name.
-    pub sets: BTreeMap<String, Vec<Vec<String>>>,
-    /// Every numeric column by name, NaN for NULL.
-    pub numbers: BTreeMap<String, Vec<f64>>,
-}
-
-impl Frame {
-    pub fn rows(&self) -> usize {
-        self.authors.len()
-    }
-
-    fn number(&self, name: &str) -> Result<&[f64], String> {
-        self.numbers.get(name).map(Vec::as_slice).ok_or_else(|| format!("the features table has no column {name}"))
-    }
-}
 
 fn tag_columns() -> Vec<String> {
     PREFIXES.iter().flat_map(|p| NOT_HELPFUL_TAGS.iter().chain(HELPFUL_TAGS.iter()).map(move |t| format!("{p}_{t}"))).collect()
@@ -71,7 +53,8 @@ fn log2_1p(v: f64) -> f64 {
 /// A fitted pipeline.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pipeline {
-    /// `_column_thresholds`, learned on the raw training frame.
+    /// `_column_thresholds`, learned on the raw training frame (NaN for a column of NULLs).
+    #[serde(with = "nan_as_null")]
     pub thresholds: BTreeMap<String, f64>,
     pub authors: Vec<String>,
     /// Each token-set transformer's kept vocabulary, by column.
@@ -93,6 +76,21 @@ pub struct Pipeline {
     pub peer_cross: (Vec<Bins>, Kept),
     /// The final VarianceThreshold().
     pub kept: Kept,
+}
+
+/// JSON has no NaN: a NaN threshold is written as null.
+mod nan_as_null {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        m.iter().map(|(k, v)| (k, (!v.is_nan()).then_some(*v))).collect::<BTreeMap<_, _>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        Ok(BTreeMap::<String, Option<f64>>::deserialize(d)?.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+    }
 }
 
 impl Pipeline {
@@ -144,7 +142,7 @@ impl Pipeline {
                 let (min_df, percentile) = TOKEN_RULES[k];
                 let mut vocab = vocabulary(docs.iter().map(Vec::as_slice), min_df).map_err(|e| fail(&column, e))?;
                 if percentile < 100.0 {
-                    let block = tokens(docs, &vocab);
+                    let block = tokens(&column, docs, &vocab);
                     let scores = chi2(&by_column(&block), y);
                     let mask = select_percentile(&scores, percentile);
                     vocab = vocab.into_iter().zip(mask).filter(|(_, k)| *k).map(|(t, _)| t).collect();
@@ -182,8 +180,8 @@ impl Pipeline {
         }
         for prefix in PREFIXES {
             let what = format!("{prefix}_stat_cols");
-            let filled: Vec<Vec<f64>> = STATS.iter().map(|c| x[&format!("{prefix}_{c}")].iter().map(|v| if v.is_nan() { -1.0 } else { *v }).collect()).collect();
-            let bins = filled.iter().map(|v| Bins::fit(v, FACTOR_STATS_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(&what, e))?;
+            let filled = stats_filled(&x, prefix);
+            let bins = filled.iter().map(|(_, v)| Bins::fit(v, FACTOR_STATS_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(&what, e))?;
             let products = onehot(&filled, &bins).products(1, 2);
             let kept = products.varying(0.001).map_err(|e| fail(&what, e))?;
             p.stats.push((bins, kept));
@@ -195,8 +193,8 @@ impl Pipeline {
         for c in PEERS {
             p.peer_bins.push(Bins::fit(&x[c], PEER_NOTE_COUNT_BINS).map_err(|e| fail(c, e))?);
         }
-        let twice: Vec<Vec<f64>> = PEERS.iter().map(|c| x[*c].iter().map(|v| log2_1p(*v)).collect()).collect();
-        let bins = twice.iter().map(|v| Bins::fit(v, PEER_NOTE_COUNT_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail("peer_note_cross_degree_2", e))?;
+        let twice = peers_again(&x);
+        let bins = twice.iter().map(|(_, v)| Bins::fit(v, PEER_NOTE_COUNT_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail("peer_note_cross_degree_2", e))?;
         let pairs = onehot(&twice, &bins).products(2, 2);
         p.peer_cross = (bins, pairs.varying(0.001).map_err(|e| fail("peer_note_cross_degree_2", e))?);
 
@@ -243,7 +241,7 @@ impl Pipeline {
         let mut bins = Vec::new();
         for s in sets {
             for (k, c) in bucket_columns(PREFIXES[s]).into_iter().enumerate() {
-                columns.push(x[&c].iter().map(|v| log2_1p(*v)).collect::<Vec<_>>());
+                columns.push((format!("log2(1 + {c})"), x[&c].iter().map(|v| log2_1p(*v)).collect::<Vec<_>>()));
                 bins.push(self.count_bins[s * 9 + k].clone());
             }
         }
@@ -254,17 +252,17 @@ impl Pipeline {
     fn stack(&self, raw: &Frame, x: &BTreeMap<String, Vec<f64>>) -> Result<Block, String> {
         let mut blocks = Vec::new();
         let author_rows = raw.authors.iter().map(|a| self.authors.binary_search(a).ok().map(|i| vec![i as u64]).unwrap_or_default()).collect();
-        blocks.push(Block { width: self.authors.len() as u64, rows: author_rows });
+        blocks.push(Block::named(author_rows, self.authors.iter().map(|a| format!("noteAuthorParticipantId = {a}")).collect()));
         for (column, vocab) in &self.vocabularies {
-            blocks.push(tokens(&raw.sets[column], vocab));
+            blocks.push(tokens(column, &raw.sets[column], vocab));
         }
         for (c, bins) in &self.tag_bins {
-            blocks.push(onehot(std::slice::from_ref(&x[c]), std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
         }
         for (s, prefix) in PREFIXES.iter().enumerate() {
             for (k, c) in bucket_columns(prefix).into_iter().enumerate() {
                 let logged: Vec<f64> = x[&c].iter().map(|v| log2_1p(*v)).collect();
-                blocks.push(onehot(&[logged], std::slice::from_ref(&self.count_bins[s * 9 + k])));
+                blocks.push(onehot(&[(format!("log2(1 + {c})"), logged)], std::slice::from_ref(&self.count_bins[s * 9 + k])));
             }
         }
         let all_counts = self.count_block(x, None);
@@ -275,38 +273,60 @@ impl Pipeline {
             blocks.push(after.apply(&before.apply(&self.count_block(x, Some(s))).products(2, 2).products(2, 2)));
         }
         for (prefix, (bins, kept)) in PREFIXES.iter().zip(&self.stats) {
-            let filled: Vec<Vec<f64>> = STATS.iter().map(|c| x[&format!("{prefix}_{c}")].iter().map(|v| if v.is_nan() { -1.0 } else { *v }).collect()).collect();
-            blocks.push(kept.apply(&onehot(&filled, bins).products(1, 2)));
+            blocks.push(kept.apply(&onehot(&stats_filled(x, prefix), bins).products(1, 2)));
         }
         for (c, bins) in timing_columns().iter().zip(&self.timing_bins) {
-            blocks.push(onehot(std::slice::from_ref(&x[c]), std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
         }
-        blocks.push(onehot(std::slice::from_ref(&x[LATENCY]), std::slice::from_ref(&self.latency_bins)));
+        blocks.push(onehot(&[named_column(x, LATENCY)], std::slice::from_ref(&self.latency_bins)));
         for (c, bins) in PEERS.iter().zip(&self.peer_bins) {
-            blocks.push(onehot(std::slice::from_ref(&x[*c]), std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
         }
-        let twice: Vec<Vec<f64>> = PEERS.iter().map(|c| x[*c].iter().map(|v| log2_1p(*v)).collect()).collect();
-        blocks.push(self.peer_cross.1.apply(&onehot(&twice, &self.peer_cross.0).products(2, 2)));
+        blocks.push(self.peer_cross.1.apply(&onehot(&peers_again(x), &self.peer_cross.0).products(2, 2)));
         Ok(Block::hstack(&blocks))
     }
 }
 
-/// One-hot of binned columns, side by side: each column's bins are its block's columns.
-fn onehot(columns: &[Vec<f64>], bins: &[Bins]) -> Block {
-    let n = columns.first().map_or(0, Vec::len);
+/// A transformed column with its name.
+fn named_column(x: &BTreeMap<String, Vec<f64>>, name: &str) -> (String, Vec<f64>) {
+    (name.to_string(), x[name].clone())
+}
+
+/// A set's helpfulness statistics, NULL as -1 (`stat_cols`' imputer).
+fn stats_filled(x: &BTreeMap<String, Vec<f64>>, prefix: &str) -> Vec<(String, Vec<f64>)> {
+    STATS
+        .iter()
+        .map(|c| {
+            let name = format!("{prefix}_{c}");
+            let filled = x[&name].iter().map(|v| if v.is_nan() { -1.0 } else { *v }).collect();
+            (name, filled)
+        })
+        .collect()
+}
+
+/// The peer counts logged a second time, as `peer_note_cross_degree_2` reads them.
+fn peers_again(x: &BTreeMap<String, Vec<f64>>) -> Vec<(String, Vec<f64>)> {
+    PEERS.iter().map(|c| (format!("log2(1 + {c})"), x[*c].iter().map(|v| log2_1p(*v)).collect())).collect()
+}
+
+/// One-hot of binned (name, values) columns, side by side: each column's
+/// bins are its block's columns, named by the range of (transformed) values they hold.
+fn onehot(columns: &[(String, Vec<f64>)], bins: &[Bins]) -> Block {
+    let n = columns.first().map_or(0, |(_, v)| v.len());
     let mut rows = vec![Vec::with_capacity(columns.len()); n];
-    let mut offset = 0;
-    for (values, b) in columns.iter().zip(bins) {
+    let mut names = Vec::new();
+    for ((name, values), b) in columns.iter().zip(bins) {
+        let offset = names.len() as u64;
         for (row, v) in rows.iter_mut().zip(values) {
             row.push(offset + b.bin(*v) as u64);
         }
-        offset += b.len() as u64;
+        names.extend(b.ranges().into_iter().map(|range| format!("{name} in {range}")));
     }
-    Block { width: offset, rows }
+    Block::named(rows, names)
 }
 
 /// Token indicators of each row's set over a sorted vocabulary.
-fn tokens(docs: &[Vec<String>], vocab: &[String]) -> Block {
+fn tokens(column: &str, docs: &[Vec<String>], vocab: &[String]) -> Block {
     let rows = docs
         .iter()
         .map(|d| {
@@ -316,7 +336,7 @@ fn tokens(docs: &[Vec<String>], vocab: &[String]) -> Block {
             r
         })
         .collect();
-    Block { width: vocab.len() as u64, rows }
+    Block::named(rows, vocab.iter().map(|t| format!("{column} has {t}")).collect())
 }
 
 /// A block's rows per column.

@@ -1,5 +1,5 @@
--- One row per labelled note and cutoff, a column per feature, in the
--- original's column order (A4.6; 165 columns).
+-- One row per scored note and cutoff, a column per feature, in the
+-- original's column order (A4.6; 165 columns, LABEL NULL when predicting).
 SELECT
   s.noteId,
   s.noteCreationMillis,
