@@ -1,7 +1,7 @@
 """pflip plus side by side, one run (benches/pflip.sh runs it).
 
-`fletch gen community-notes` at --scale (1: about 100k notes and 10M
-ratings), then on the same TSVs and 2 cores:
+`fletch gen community-notes` at each of --scales (1: about 100k notes and
+10M ratings), then on the same TSVs and 2 cores:
 
 - fletch (release, embedded): `pflip-features`, `pflip-train`, `pflip-predict`;
 - pandas + scikit-learn (benches/pflip_pandas.py): the same pipeline written
@@ -65,35 +65,42 @@ def pandas_side(python, data):
     return {"wall": wall, "cpu": cpu, "peak_mb": rss}, json.loads(out.decode().strip().splitlines()[-1])
 
 
+def one_scale(fletch, scale, skip_pandas):
+    data, size = generate(fletch, scale)
+    stages, fletch_made = fletch_side(fletch, data)
+    total = {k: sum(s[k] for s in stages.values()) for k in ["wall", "cpu"]}
+    total["peak_mb"] = max(s["peak_mb"] for s in stages.values())
+    result = {"scale": scale, **size, "fletch": {"stages": stages, "total": total, "made": fletch_made}}
+    if not skip_pandas:
+        peer, peer_made = pandas_side(sys.executable, data)
+        result["pandas"] = {"total": peer, "made": peer_made}
+    return result
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--fletch", required=True)
-    p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--skip-pandas", action="store_true", help="fletch only (the peer takes long at scale 1)")
+    p.add_argument("--scales", type=float, nargs="+", default=[0.3, 1.0], help="download sizes (1: about 10M ratings); memory against size shows in the spread")
+    p.add_argument("--skip-pandas", action="store_true", help="fletch only")
     args = p.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    data, size = generate(args.fletch, args.scale)
-    stages, fletch_made = fletch_side(args.fletch, data)
-    total = {k: sum(s[k] for s in stages.values()) for k in ["wall", "cpu"]}
-    total["peak_mb"] = max(s["peak_mb"] for s in stages.values())
-    results = {"scale": args.scale, **size, "fletch": {"stages": stages, "total": total, "made": fletch_made}}
-    if not args.skip_pandas:
-        peer, peer_made = pandas_side(sys.executable, data)
-        results["pandas"] = {"total": peer, "made": peer_made}
+    results = [one_scale(args.fletch, scale, args.skip_pandas) for scale in args.scales]
     date = datetime.date.today().isoformat()
     out = ROOT / "benches" / "results" / f"pflip-{date}.json"
     out.write_text(json.dumps({"date": date, "cores": os.cpu_count(), "results": results}, indent=2) + "\n")
-    print(f"scale {args.scale:g}: {size['ratings']:,} ratings ({size['ratings_bytes'] / 2**20:,.0f} MiB of TSV)\n")
-    print("| engine | part | wall s | CPU s | peak MB |")
-    print("|---|---|---|---|---|")
-    for job, s in stages.items():
-        print(f"| fletch | {job} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['peak_mb']:.0f} |")
-    print(f"| fletch | all three | {total['wall']:.1f} | {total['cpu']:.1f} | {total['peak_mb']:.0f} |")
-    if "pandas" in results:
-        t = results["pandas"]["total"]
-        print(f"| pandas + scikit-learn | all three | {t['wall']:.1f} | {t['cpu']:.1f} | {t['peak_mb']:.0f} |")
-        print(f"\npandas / fletch: {t['wall'] / total['wall']:.1f}x wall, {t['peak_mb'] / total['peak_mb']:.1f}x peak memory")
-    print(f"\nwhat each made: {json.dumps({k: v['made'] for k, v in results.items() if isinstance(v, dict) and 'made' in v})}")
+    print("| scale | ratings (TSV MiB) | engine | part | wall s | CPU s | peak MB | pandas / fletch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        size = f"{r['ratings']:,} ({r['ratings_bytes'] / 2**20:,.0f})"
+        total = r["fletch"]["total"]
+        for job, st in r["fletch"]["stages"].items():
+            print(f"| {r['scale']:g} | {size} | fletch | {job} | {st['wall']:.1f} | {st['cpu']:.1f} | {st['peak_mb']:.0f} | |")
+        print(f"| {r['scale']:g} | {size} | fletch | all three | {total['wall']:.1f} | {total['cpu']:.1f} | {total['peak_mb']:.0f} | |")
+        if "pandas" in r:
+            t = r["pandas"]["total"]
+            print(f"| {r['scale']:g} | {size} | pandas + scikit-learn | all three | {t['wall']:.1f} | {t['cpu']:.1f} | {t['peak_mb']:.0f} | {t['wall'] / total['wall']:.1f}x wall, {t['peak_mb'] / total['peak_mb']:.1f}x memory |")
+    for r in results:
+        print(f"\nscale {r['scale']:g}, what each made: " + json.dumps({k: r[k]["made"] for k in ["fletch", "pandas"] if k in r}))
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -105,8 +105,9 @@ pub async fn generate(opts: &GenOptions, sinks: &mut Sinks) -> Result<()> {
         write_history(&mut history, note, &author_id(opts.seed, note.author), &status, now);
         step.advance(1);
     }
+    // The last file's rest; a header alone when there is no rating at all.
     if in_file > 0 || files == 0 {
-        if files == 0 && in_file == 0 {
+        if ratings.is_empty() {
             ratings = format!("{}\n", cn::ratings().header());
         }
         sinks.file(&format!("{ROOT}/ratings/ratings-{files:05}.tsv"), ratings.into_bytes()).await?;

@@ -3,6 +3,7 @@
 //! blocks, the L1 logistic regression, the ROC threshold.
 
 pub mod blocks;
+pub mod clip;
 pub mod file;
 pub mod frame;
 pub mod kbins;

@@ -1,24 +1,22 @@
-//! pflip's feature pipeline (spec A8): the column thresholds and clipping of
-//! `_transform_note_info`, then the ColumnTransformer's 142 transformers in
-//! order and the final VarianceThreshold, fitted on the training frame and
-//! applied to any frame, giving each row's active columns.
+//! pflip's feature pipeline (spec A8): the ColumnTransformer's 142
+//! transformers in order and the final VarianceThreshold, fitted on the
+//! training frame (after [`Thresholds`]) and applied to any frame, giving
+//! each row's active columns.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Kept};
+use super::clip::{LATENCY, PEERS, PREFIXES, Thresholds, bucket_columns, constant_tags, log2_1p, tag_columns, timing_columns};
 pub use super::frame::Frame;
 use super::kbins::Bins;
-use super::select::{chi2, quantile, select_percentile, vocabulary};
-use fletch_engine::tsv::community_notes::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
+use super::select::{chi2, select_percentile, vocabulary};
 
-pub const PREFIXES: [&str; 3] = ["LOCAL", "PEER_MISLEADING", "PEER_NON_MISLEADING"];
 const SET_KINDS: [&str; 3] = ["USER_HELPFULNESS_RATINGS", "USER_HELPFUL_TAGS", "USER_NOT_HELPFUL_TAGS"];
 const STATS: [&str; 7] = ["MAX_POS_HELPFUL", "MAX_NEG_HELPFUL", "MEAN_POS_HELPFUL", "MEAN_NEG_HELPFUL", "STD_HELPFUL", "MAX_DIFF", "MEAN_DIFF"];
-/// `peerNoteCols`: CRH before STABILIZATION, as the pipeline lists them.
-const PEERS: [&str; 5] = ["TOTAL_PEER_NOTES", "TOTAL_PEER_MISLEADING_NOTES", "TOTAL_PEER_NON_MISLEADING_NOTES", "TOTAL_PEER_CRH_NOTES", "TOTAL_PEER_STABILIZATION_NOTES"];
-const LATENCY: &str = "NOTE_WRITING_LATENCY";
+/// Rating counts per set.
+const COUNTS: usize = 9;
 
 /// Bins per transformer (the constructor's defaults).
 const TAG_RATIO_BINS: usize = 10;
@@ -31,31 +29,19 @@ const PEER_NOTE_COUNT_BINS: usize = 4;
 /// `(min_df, percentile)` of each token-set transformer, by set kind.
 const TOKEN_RULES: [(usize, f64); 3] = [(1, 100.0), (5, 10.0), (5, 50.0)];
 
-fn tag_columns() -> Vec<String> {
-    PREFIXES.iter().flat_map(|p| NOT_HELPFUL_TAGS.iter().chain(HELPFUL_TAGS.iter()).map(move |t| format!("{p}_{t}"))).collect()
-}
-
-fn bucket_columns(prefix: &str) -> Vec<String> {
-    ["NEGATIVE", "NEUTRAL", "POSITIVE"].iter().flat_map(|v| ["HELPFUL", "SOMEWHAT_HELPFUL", "NOT_HELPFUL"].map(|l| format!("{prefix}_{v}_{l}"))).collect()
-}
-
-fn timing_columns() -> Vec<String> {
-    ["FIRST", "BURST", "RECENT"]
-        .iter()
-        .flat_map(|k| ["TOTAL", "RATIO"].iter().flat_map(move |s| [1, 5, 15, 60].map(|c| format!("{k}_{c}_{s}"))))
-        .collect()
-}
-
-fn log2_1p(v: f64) -> f64 {
-    (1.0 + v).ln() / 2f64.ln()
-}
-
-/// A fitted pipeline.
+/// A fitted pipeline: the transformers, then the final VarianceThreshold().
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pipeline {
-    /// `_column_thresholds`, learned on the raw training frame (NaN for a column of NULLs).
-    #[serde(with = "nan_as_null")]
-    pub thresholds: BTreeMap<String, f64>,
+    #[serde(flatten)]
+    pub transformers: Transformers,
+    pub kept: Kept,
+}
+
+/// The fitted transformers of the ColumnTransformer, and the thresholds before them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Transformers {
+    /// `_column_thresholds`, learned on the raw training frame.
+    pub thresholds: Thresholds,
     pub authors: Vec<String>,
     /// Each token-set transformer's kept vocabulary, by column.
     pub vocabularies: Vec<(String, Vec<String>)>,
@@ -74,67 +60,35 @@ pub struct Pipeline {
     pub peer_bins: Vec<Bins>,
     /// The peer counts' cross: bins of log2(1 + x) again, kept pairs.
     pub peer_cross: (Vec<Bins>, Kept),
-    /// The final VarianceThreshold().
-    pub kept: Kept,
-}
-
-/// JSON has no NaN: a NaN threshold is written as null.
-mod nan_as_null {
-    use std::collections::BTreeMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(m: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
-        m.iter().map(|(k, v)| (k, (!v.is_nan()).then_some(*v))).collect::<BTreeMap<_, _>>().serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
-        Ok(BTreeMap::<String, Option<f64>>::deserialize(d)?.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
-    }
 }
 
 impl Pipeline {
-    /// Fits every transformer on the raw training frame `raw` with labels `y`.
+    /// Fits every transformer on the raw training frame `raw` with labels
+    /// `y`; returns the pipeline and the training rows' final matrix.
     pub fn fit(raw: &Frame, y: &[bool]) -> Result<(Pipeline, Block), String> {
-        let mut thresholds = BTreeMap::new();
-        let mut skipped = Vec::new();
-        for c in tag_columns() {
-            let v = raw.number(&c)?;
-            thresholds.insert(c.clone(), quantile(v, 0.99));
-            // `min() == max()` of pandas: NaN skipped; an all-NaN column passes (NaN != NaN).
-            let (lo, hi) = v.iter().filter(|x| !x.is_nan()).fold((f64::NAN, f64::NAN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            if lo == hi {
-                skipped.push(c);
-            }
-        }
-        for c in timing_columns().iter().chain([LATENCY.to_string()].iter()) {
-            thresholds.insert(c.clone(), quantile(raw.number(c)?, 0.999));
-        }
-        for c in PEERS {
-            thresholds.insert(c.to_string(), quantile(raw.number(c)?, 0.9999));
-        }
-        let mut p = Pipeline {
-            thresholds,
-            authors: Vec::new(),
-            vocabularies: Vec::new(),
-            tag_bins: Vec::new(),
-            count_bins: Vec::new(),
-            crosses: Vec::new(),
-            set_crosses: Vec::new(),
-            stats: Vec::new(),
-            timing_bins: Vec::new(),
-            latency_bins: Bins { edges: vec![] },
-            peer_bins: Vec::new(),
-            peer_cross: (Vec::new(), Kept { width: 0, columns: vec![] }),
-            kept: Kept { width: 0, columns: vec![] },
-        };
-        let x = p.clipped(raw)?;
+        let transformers = Transformers::fit(raw, y)?;
+        let stacked = transformers.stack(raw)?;
+        let kept = stacked.varying(0.0).map_err(|e| format!("drop_constants: {e}"))?;
+        let matrix = kept.apply(&stacked);
+        Ok((Pipeline { transformers, kept }, matrix))
+    }
+
+    /// Each row's active columns of the final matrix.
+    pub fn transform(&self, raw: &Frame) -> Result<Block, String> {
+        Ok(self.kept.apply(&self.transformers.stack(raw)?))
+    }
+}
+
+impl Transformers {
+    fn fit(raw: &Frame, y: &[bool]) -> Result<Transformers, String> {
         let fail = |what: &str, e: String| format!("{what}: {e}");
+        let thresholds = Thresholds::fit(raw)?;
+        let x = thresholds.apply(raw)?;
 
         let mut authors = raw.authors.clone();
         authors.sort();
         authors.dedup();
-        p.authors = authors;
+        let mut vocabularies = Vec::new();
         for (k, kind) in SET_KINDS.iter().enumerate() {
             for prefix in PREFIXES {
                 let column = format!("{prefix}_{kind}");
@@ -143,113 +97,76 @@ impl Pipeline {
                 let mut vocab = vocabulary(docs.iter().map(Vec::as_slice), min_df).map_err(|e| fail(&column, e))?;
                 if percentile < 100.0 {
                     let block = tokens(&column, docs, &vocab);
-                    let scores = chi2(&by_column(&block), y);
-                    let mask = select_percentile(&scores, percentile);
+                    let mask = select_percentile(&chi2(&by_column(&block), y), percentile);
                     vocab = vocab.into_iter().zip(mask).filter(|(_, k)| *k).map(|(t, _)| t).collect();
                 }
-                p.vocabularies.push((column, vocab));
+                vocabularies.push((column, vocab));
             }
         }
-        for c in tag_columns().into_iter().filter(|c| !skipped.contains(c)) {
+        let constant = constant_tags(raw)?;
+        let mut tag_bins = Vec::new();
+        for c in tag_columns().into_iter().filter(|c| !constant.contains(c)) {
             let v = &x[&c];
             if v.iter().all(|a| *a == v[0]) {
                 return Err(fail(&c, "No feature in X meets the variance threshold 0.00000".into()));
             }
-            p.tag_bins.push((c.clone(), Bins::fit(v, TAG_RATIO_BINS).map_err(|e| fail(&c, e))?));
+            let bins = Bins::fit(v, TAG_RATIO_BINS).map_err(|e| fail(&c, e))?;
+            tag_bins.push((c, bins));
         }
-        for prefix in PREFIXES {
-            for c in bucket_columns(prefix) {
-                let logged: Vec<f64> = x[&c].iter().map(|v| log2_1p(*v)).collect();
-                p.count_bins.push(Bins::fit(&logged, RATING_COUNT_BINS).map_err(|e| fail(&c, e))?);
-            }
+        let mut count_bins = Vec::new();
+        for (c, logged) in logged_counts(&x) {
+            count_bins.push(Bins::fit(&logged, RATING_COUNT_BINS).map_err(|e| fail(&c, e))?);
         }
-        let all_counts = p.count_block(&x, None);
+        let counts = onehot(&logged_counts(&x), &count_bins);
+        let mut crosses = Vec::new();
         for degree in [2, 3] {
-            let before = all_counts.varying(0.001).map_err(|e| fail(&format!("cross_note_counts_degree_{degree}"), e))?;
-            let products = before.apply(&all_counts).products(degree, degree);
-            let after = products.varying(0.001).map_err(|e| fail(&format!("cross_note_counts_degree_{degree}"), e))?;
-            p.crosses.push((before, after));
-        }
-        for (s, prefix) in PREFIXES.iter().enumerate() {
-            let counts = p.count_block(&x, Some(s));
-            let what = format!("{prefix}_cross_note_counts_degree_4");
+            let what = format!("cross_note_counts_degree_{degree}");
             let before = counts.varying(0.001).map_err(|e| fail(&what, e))?;
-            let products = before.apply(&counts).products(2, 2).products(2, 2);
-            let after = products.varying(0.001).map_err(|e| fail(&what, e))?;
-            p.set_crosses.push((before, after));
+            let after = before.apply(&counts).products(degree, degree).varying(0.001).map_err(|e| fail(&what, e))?;
+            crosses.push((before, after));
         }
+        let mut set_crosses = Vec::new();
+        for (s, prefix) in PREFIXES.iter().enumerate() {
+            let what = format!("{prefix}_cross_note_counts_degree_4");
+            let set = set_counts(&counts, &count_bins, s);
+            let before = set.varying(0.001).map_err(|e| fail(&what, e))?;
+            let after = before.apply(&set).products(2, 2).products(2, 2).varying(0.001).map_err(|e| fail(&what, e))?;
+            set_crosses.push((before, after));
+        }
+        let mut stats = Vec::new();
         for prefix in PREFIXES {
             let what = format!("{prefix}_stat_cols");
             let filled = stats_filled(&x, prefix);
             let bins = filled.iter().map(|(_, v)| Bins::fit(v, FACTOR_STATS_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(&what, e))?;
-            let products = onehot(&filled, &bins).products(1, 2);
-            let kept = products.varying(0.001).map_err(|e| fail(&what, e))?;
-            p.stats.push((bins, kept));
+            let kept = onehot(&filled, &bins).products(1, 2).varying(0.001).map_err(|e| fail(&what, e))?;
+            stats.push((bins, kept));
         }
-        for c in timing_columns() {
-            p.timing_bins.push(Bins::fit(&x[&c], BURST_BINS).map_err(|e| fail(&c, e))?);
-        }
-        p.latency_bins = Bins::fit(&x[LATENCY], LATENCY_BINS).map_err(|e| fail(LATENCY, e))?;
-        for c in PEERS {
-            p.peer_bins.push(Bins::fit(&x[c], PEER_NOTE_COUNT_BINS).map_err(|e| fail(c, e))?);
-        }
+        let timing_bins = timing_columns().iter().map(|c| Bins::fit(&x[c], BURST_BINS).map_err(|e| fail(c, e))).collect::<Result<Vec<_>, _>>()?;
+        let latency_bins = Bins::fit(&x[LATENCY], LATENCY_BINS).map_err(|e| fail(LATENCY, e))?;
+        let peer_bins = PEERS.iter().map(|c| Bins::fit(&x[*c], PEER_NOTE_COUNT_BINS).map_err(|e| fail(c, e))).collect::<Result<Vec<_>, _>>()?;
         let twice = peers_again(&x);
-        let bins = twice.iter().map(|(_, v)| Bins::fit(v, PEER_NOTE_COUNT_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail("peer_note_cross_degree_2", e))?;
-        let pairs = onehot(&twice, &bins).products(2, 2);
-        p.peer_cross = (bins, pairs.varying(0.001).map_err(|e| fail("peer_note_cross_degree_2", e))?);
-
-        let stacked = p.stack(raw, &x)?;
-        p.kept = stacked.varying(0.0).map_err(|e| fail("drop_constants", e))?;
-        let matrix = p.kept.apply(&stacked);
-        Ok((p, matrix))
-    }
-
-    /// Each row's active columns of the final matrix.
-    pub fn transform(&self, raw: &Frame) -> Result<Block, String> {
-        let x = self.clipped(raw)?;
-        Ok(self.kept.apply(&self.stack(raw, &x)?))
-    }
-
-    /// `_transform_note_info`: tag shares NULL → −0.25 and clipped to their
-    /// q99; timing ratios clipped, totals log2(1 + clipped); latency
-    /// log2(clipped); peer counts log2(1 + clipped). Other columns as they are.
-    fn clipped(&self, raw: &Frame) -> Result<BTreeMap<String, Vec<f64>>, String> {
-        let mut x = raw.numbers.clone();
-        let clip = |v: f64, lo: f64, hi: f64| if hi.is_nan() { v.max(lo) } else { v.max(lo).min(hi) };
-        for c in tag_columns() {
-            let t = self.thresholds[&c];
-            x.insert(c.clone(), raw.number(&c)?.iter().map(|v| clip(if v.is_nan() { -0.25 } else { *v }, -0.25, t)).collect());
-        }
-        for c in timing_columns() {
-            let t = self.thresholds[&c];
-            let ratio = c.ends_with("RATIO");
-            x.insert(c.clone(), raw.number(&c)?.iter().map(|v| if ratio { clip(*v, 0.0, t) } else { log2_1p(clip(*v, 0.0, t)) }).collect());
-        }
-        let t = self.thresholds[LATENCY];
-        x.insert(LATENCY.into(), raw.number(LATENCY)?.iter().map(|v| clip(*v, 0.0, t).log2()).collect());
-        for c in PEERS {
-            let t = self.thresholds[c];
-            x.insert(c.into(), raw.number(c)?.iter().map(|v| log2_1p(clip(*v, 0.0, t))).collect());
-        }
-        Ok(x)
-    }
-
-    /// The binned rating counts of every set (`None`) or of one.
-    fn count_block(&self, x: &BTreeMap<String, Vec<f64>>, set: Option<usize>) -> Block {
-        let sets: Vec<usize> = set.map_or((0..PREFIXES.len()).collect(), |s| vec![s]);
-        let mut columns = Vec::new();
-        let mut bins = Vec::new();
-        for s in sets {
-            for (k, c) in bucket_columns(PREFIXES[s]).into_iter().enumerate() {
-                columns.push((format!("log2(1 + {c})"), x[&c].iter().map(|v| log2_1p(*v)).collect::<Vec<_>>()));
-                bins.push(self.count_bins[s * 9 + k].clone());
-            }
-        }
-        onehot(&columns, &bins)
+        let what = "peer_note_cross_degree_2";
+        let bins = twice.iter().map(|(_, v)| Bins::fit(v, PEER_NOTE_COUNT_BINS)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(what, e))?;
+        let pairs = onehot(&twice, &bins).products(2, 2).varying(0.001).map_err(|e| fail(what, e))?;
+        Ok(Transformers {
+            thresholds,
+            authors,
+            vocabularies,
+            tag_bins,
+            count_bins,
+            crosses,
+            set_crosses,
+            stats,
+            timing_bins,
+            latency_bins,
+            peer_bins,
+            peer_cross: (bins, pairs),
+        })
     }
 
     /// Every transformer's output, side by side, before the final threshold.
-    fn stack(&self, raw: &Frame, x: &BTreeMap<String, Vec<f64>>) -> Result<Block, String> {
+    fn stack(&self, raw: &Frame) -> Result<Block, String> {
+        let x = self.thresholds.apply(raw)?;
         let mut blocks = Vec::new();
         let author_rows = raw.authors.iter().map(|a| self.authors.binary_search(a).ok().map(|i| vec![i as u64]).unwrap_or_default()).collect();
         blocks.push(Block::named(author_rows, self.authors.iter().map(|a| format!("noteAuthorParticipantId = {a}")).collect()));
@@ -257,34 +174,42 @@ impl Pipeline {
             blocks.push(tokens(column, &raw.sets[column], vocab));
         }
         for (c, bins) in &self.tag_bins {
-            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(&x, c)], std::slice::from_ref(bins)));
         }
-        for (s, prefix) in PREFIXES.iter().enumerate() {
-            for (k, c) in bucket_columns(prefix).into_iter().enumerate() {
-                let logged: Vec<f64> = x[&c].iter().map(|v| log2_1p(*v)).collect();
-                blocks.push(onehot(&[(format!("log2(1 + {c})"), logged)], std::slice::from_ref(&self.count_bins[s * 9 + k])));
-            }
-        }
-        let all_counts = self.count_block(x, None);
+        // The 27 single-count transformers side by side are the counts' one block.
+        let counts = onehot(&logged_counts(&x), &self.count_bins);
+        blocks.push(counts.clone());
         for ((before, after), degree) in self.crosses.iter().zip([2, 3]) {
-            blocks.push(after.apply(&before.apply(&all_counts).products(degree, degree)));
+            blocks.push(after.apply(&before.apply(&counts).products(degree, degree)));
         }
         for (s, (before, after)) in self.set_crosses.iter().enumerate() {
-            blocks.push(after.apply(&before.apply(&self.count_block(x, Some(s))).products(2, 2).products(2, 2)));
+            blocks.push(after.apply(&before.apply(&set_counts(&counts, &self.count_bins, s)).products(2, 2).products(2, 2)));
         }
         for (prefix, (bins, kept)) in PREFIXES.iter().zip(&self.stats) {
-            blocks.push(kept.apply(&onehot(&stats_filled(x, prefix), bins).products(1, 2)));
+            blocks.push(kept.apply(&onehot(&stats_filled(&x, prefix), bins).products(1, 2)));
         }
         for (c, bins) in timing_columns().iter().zip(&self.timing_bins) {
-            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(&x, c)], std::slice::from_ref(bins)));
         }
-        blocks.push(onehot(&[named_column(x, LATENCY)], std::slice::from_ref(&self.latency_bins)));
+        blocks.push(onehot(&[named_column(&x, LATENCY)], std::slice::from_ref(&self.latency_bins)));
         for (c, bins) in PEERS.iter().zip(&self.peer_bins) {
-            blocks.push(onehot(&[named_column(x, c)], std::slice::from_ref(bins)));
+            blocks.push(onehot(&[named_column(&x, c)], std::slice::from_ref(bins)));
         }
-        blocks.push(self.peer_cross.1.apply(&onehot(&peers_again(x), &self.peer_cross.0).products(2, 2)));
+        blocks.push(self.peer_cross.1.apply(&onehot(&peers_again(&x), &self.peer_cross.0).products(2, 2)));
         Ok(Block::hstack(&blocks))
     }
+}
+
+/// The 27 rating counts of every set, each as log2(1 + x).
+fn logged_counts(x: &BTreeMap<String, Vec<f64>>) -> Vec<(String, Vec<f64>)> {
+    PREFIXES.iter().flat_map(|p| bucket_columns(p)).map(|c| (format!("log2(1 + {c})"), x[&c].iter().map(|v| log2_1p(*v)).collect())).collect()
+}
+
+/// Set `s`'s 9 binned counts, out of the one-hot block of all 27.
+fn set_counts(counts: &Block, bins: &[Bins], s: usize) -> Block {
+    let start: usize = bins[..s * COUNTS].iter().map(Bins::len).sum();
+    let width: usize = bins[s * COUNTS..(s + 1) * COUNTS].iter().map(Bins::len).sum();
+    Kept { width: counts.width, columns: (start as u64..(start + width) as u64).collect() }.apply(counts)
 }
 
 /// A transformed column with its name.
