@@ -40,7 +40,7 @@ pub const TSV_TAG: &[u8] = b"fletch.tsv\0";
 /// Rows per batch.
 const BATCH: usize = 8192;
 
-/// The column a table read `with_positions` appends: each row's place in the
+/// The column a [`TsvTable`] with `positions` appends: each row's place in the
 /// table, its file's index (files in name order) × 2³² + its line, so that
 /// SQL can take rows in the download's order.
 pub const POSITION: &str = "_position";
