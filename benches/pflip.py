@@ -73,7 +73,7 @@ def one_scale(fletch, scale, skip_pandas):
     result = {"scale": scale, **size, "fletch": {"stages": stages, "total": total, "made": fletch_made}}
     if not skip_pandas:
         peer, peer_made = pandas_side(sys.executable, data)
-        result["pandas"] = {"total": peer, "made": peer_made}
+        result["pandas"] = {"total": peer, "parts": peer_made.pop("seconds"), "made": peer_made}
     return result
 
 
@@ -100,6 +100,8 @@ def main():
             t = r["pandas"]["total"]
             print(f"| {r['scale']:g} | {size} | pandas + scikit-learn | all three | {t['wall']:.1f} | {t['cpu']:.1f} | {t['peak_mb']:.0f} | {t['wall'] / total['wall']:.1f}x wall, {t['peak_mb'] / total['peak_mb']:.1f}x memory |")
     for r in results:
+        if "pandas" in r:
+            print(f"\nscale {r['scale']:g}, pandas' parts (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["pandas"]["parts"].items()))
         print(f"\nscale {r['scale']:g}, what each made: " + json.dumps({k: r[k]["made"] for k in ["fletch", "pandas"] if k in r}))
     print(f"wrote {out.relative_to(ROOT)}")
 

@@ -362,7 +362,7 @@ fn bad_downloads_are_named_and_nothing_is_written() {
         let second = t.lines().nth(1).unwrap().to_string();
         t + &second + "\n"
     });
-    assert_fails(&features(&data, &out, &["-q"]), 1, "ratings repeat a (noteId, raterParticipantId): 1 (noteId 101, for one)", "a repeated rating");
+    assert_fails(&features(&data, &out, &["-q"]), 1, "ratings on the posts in scope repeat a (noteId, raterParticipantId): 1 (noteId 101, for one)", "a repeated rating");
     assert!(!out.join("pflip/pflip_features").exists());
 }
 

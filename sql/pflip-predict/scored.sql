@@ -5,7 +5,7 @@
 WITH presents AS (
   SELECT s.batch, max(r.createdAtMillis) AS present
   FROM to_score s
-  JOIN ratings r ON r.noteId = s.noteId
+  JOIN post_ratings r ON r.noteId = s.noteId
   WHERE s.batch IS NOT NULL
   GROUP BY s.batch
 )

@@ -14,7 +14,7 @@ WITH events AS (
 ),
 ranked AS (
   SELECT r.noteId, r.createdAtMillis, row_number() OVER (PARTITION BY r.noteId ORDER BY r.createdAtMillis) AS rank
-  FROM ratings r
+  FROM post_ratings r
   JOIN events e ON e.noteId = r.noteId
 ),
 by_ratings AS (

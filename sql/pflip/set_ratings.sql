@@ -2,17 +2,6 @@
 -- (LOCAL), and a copy of every rating on another note of its post, in
 -- PEER_MISLEADING or PEER_NON_MISLEADING by that note's classification; a
 -- row with a cutoff (training) keeps the ratings made at or before it.
-WITH on_scored_posts AS (
-  SELECT
-    r.* EXCLUDE (version, agree, disagree, helpful, notHelpful, ratedOnTweetId),
-    n.tweetId,
-    n.classification,
-    f.RATER_FACTOR
-  FROM ratings r
-  JOIN notes n ON n.noteId = r.noteId
-  LEFT JOIN rater_factors f ON f.raterParticipantId = r.raterParticipantId
-  WHERE n.tweetId IN (SELECT tweetId FROM scored)
-)
 SELECT
   s.noteId AS scoredNoteId,
   s.SCORING_CUTOFF_MODE,
@@ -23,6 +12,6 @@ SELECT
   END AS rating_set,
   r.* EXCLUDE (tweetId, classification)
 FROM scored s
-JOIN on_scored_posts r ON r.tweetId = s.tweetId
+JOIN post_ratings r ON r.tweetId = s.tweetId
 WHERE (r.noteId = s.noteId OR r.classification IS NOT NULL)
   AND (s.SCORING_CUTOFF_MTS IS NULL OR r.createdAtMillis <= s.SCORING_CUTOFF_MTS)

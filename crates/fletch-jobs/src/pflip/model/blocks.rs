@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::par_map;
 use super::select::varies;
 
 #[derive(Clone, Debug)]
@@ -120,17 +121,13 @@ impl Block {
             offsets.push(offset);
             offset += binomial.get(self.width, d);
         }
-        let rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut out = Vec::new();
-                for (d, base) in (low..=high).zip(&offsets) {
-                    for_each_subset(r, d as usize, &mut |subset| out.push(base + binomial.rank(subset, self.width)));
-                }
-                out
-            })
-            .collect();
+        let rows = par_map(&self.rows, |r| {
+            let mut out = Vec::new();
+            for (d, base) in (low..=high).zip(&offsets) {
+                for_each_subset(r, d as usize, &mut |subset| out.push(base + binomial.rank(subset, self.width)));
+            }
+            out
+        });
         let names = Names::Products { of: Arc::new(self.names.clone()), width: self.width, low, high };
         Block { width: offset, rows, names }
     }
@@ -146,11 +143,27 @@ pub struct Kept {
 impl Kept {
     /// The kept columns of `block`, renumbered.
     pub fn apply(&self, block: &Block) -> Block {
-        let rows = block.rows.iter().map(|r| r.iter().filter_map(|c| self.columns.binary_search(c).ok().map(|i| i as u64)).collect()).collect();
+        // Each column's new number by index where the block is narrow enough
+        // (products are millions of columns wide), else by binary search.
+        let numbers = (block.width <= DENSE_WIDTH).then(|| {
+            let mut numbers = vec![u32::MAX; block.width as usize];
+            for (i, &c) in self.columns.iter().enumerate() {
+                numbers[c as usize] = i as u32;
+            }
+            numbers
+        });
+        let number = |c: u64| match &numbers {
+            Some(numbers) => Some(numbers[c as usize]).filter(|&i| i != u32::MAX).map(u64::from),
+            None => self.columns.binary_search(&c).ok().map(|i| i as u64),
+        };
+        let rows = par_map(&block.rows, |r| r.iter().filter_map(|&c| number(c)).collect());
         let names = Names::Kept { of: Arc::new(block.names.clone()), columns: Arc::new(self.columns.clone()) };
         Block { width: self.columns.len() as u64, rows, names }
     }
 }
+
+/// Blocks at most this wide renumber kept columns through a table (64 MB at most).
+const DENSE_WIDTH: u64 = 1 << 24;
 
 /// Calls `f` with every `k`-subset of the sorted `items`, in lexicographic order.
 fn for_each_subset(items: &[u64], k: usize, f: &mut impl FnMut(&[u64])) {

@@ -7,12 +7,14 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 
+use super::tokens::TokenSets;
+
 /// The features table's rows as the pipeline reads them.
 #[derive(Default)]
 pub struct Frame {
     pub authors: Vec<String>,
     /// `{prefix}_{kind}` token sets, by column name.
-    pub sets: BTreeMap<String, Vec<Vec<String>>>,
+    pub sets: BTreeMap<String, TokenSets>,
     /// Every numeric column by name, NaN for NULL.
     pub numbers: BTreeMap<String, Vec<f64>>,
 }
@@ -30,7 +32,7 @@ impl Frame {
     pub fn take(&self, rows: &[usize]) -> Frame {
         Frame {
             authors: take(&self.authors, rows),
-            sets: self.sets.iter().map(|(k, v)| (k.clone(), take(v, rows))).collect(),
+            sets: self.sets.iter().map(|(k, v)| (k.clone(), v.take(rows))).collect(),
             numbers: self.numbers.iter().map(|(k, v)| (k.clone(), take(v, rows))).collect(),
         }
     }
@@ -44,11 +46,11 @@ impl Frame {
                 DataType::List(_) => {
                     let lists = column.as_list::<i32>();
                     let out = self.sets.entry(name).or_default();
-                    out.extend((0..lists.len()).map(|i| {
+                    for i in 0..lists.len() {
                         let v = lists.value(i);
                         let s = v.as_string::<i32>();
-                        (0..s.len()).filter(|&j| s.is_valid(j)).map(|j| s.value(j).to_string()).collect()
-                    }));
+                        out.push((0..s.len()).filter(|&j| s.is_valid(j)).map(|j| s.value(j)));
+                    }
                 }
                 DataType::Utf8 if name == "noteAuthorParticipantId" => {
                     let s = column.as_string::<i32>();

@@ -70,33 +70,52 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
     let mut z = vec![0.0; n];
     let mut loss = loss_of(&z, &sign, c);
     let (mut g, mut h) = (vec![0.0; m], vec![0.0; m]);
-    let (mut slope, mut curvature) = (vec![0.0; n], vec![0.0; n]);
+    // Each row's loss slope and curvature, side by side: one load per entry.
+    let mut derivatives = vec![(0.0, 0.0); n];
     let mut norm0 = None;
     let mut iterations = 0;
+    // Shrinking: a feature at zero whose gradient is well inside [-1, 1] (by
+    // the last step's largest violation) leaves, so that later steps visit
+    // only the features in play; when those meet the stopping rule, every
+    // feature is checked again, and the solver goes on if one violates it.
+    let everything: Vec<usize> = (0..m).collect();
+    let mut in_play = everything.clone();
+    let mut worst_before = f64::INFINITY;
     while iterations < max_iter {
-        for i in 0..n {
+        for (i, d) in derivatives.iter_mut().enumerate() {
             let p = 1.0 / (1.0 + (-sign[i] * z[i]).exp());
-            slope[i] = -c * sign[i] * (1.0 - p);
-            curvature[i] = c * p * (1.0 - p);
+            *d = (-c * sign[i] * (1.0 - p), c * p * (1.0 - p));
         }
         let mut norm = 0.0;
         let mut worst: f64 = 0.0;
-        for j in 0..m {
-            let rows = col(j);
-            g[j] = rows.iter().map(|&i| slope[i as usize]).sum();
-            h[j] = rows.iter().map(|&i| curvature[i as usize]).sum::<f64>() + NU;
-            let v = violation(w[j], g[j]);
+        in_play.retain(|&j| {
+            let (gj, hj) = col(j).iter().fold((0.0, NU), |(g, h), &i| {
+                let (slope, curvature) = derivatives[i as usize];
+                (g + slope, h + curvature)
+            });
+            (g[j], h[j]) = (gj, hj);
+            if w[j] == 0.0 && gj.abs() < 1.0 - worst_before / n as f64 {
+                return false;
+            }
+            let v = violation(w[j], gj);
             norm += v;
             worst = worst.max(v);
-        }
+            true
+        });
+        worst_before = worst;
         let norm0 = *norm0.get_or_insert(norm);
         if norm <= eps * norm0 {
-            break;
+            if in_play.len() == m {
+                break;
+            }
+            in_play.clone_from(&everything);
+            worst_before = f64::INFINITY;
+            continue;
         }
         iterations += 1;
-        // Features that cannot move this step stay out (liblinear's shrinking).
+        // Of those, the features that cannot move this step sit it out.
         let margin = worst / n as f64;
-        let active: Vec<usize> = (0..m).filter(|&j| w[j] != 0.0 || g[j].abs() > 1.0 - margin).collect();
+        let active: Vec<usize> = in_play.iter().copied().filter(|&j| w[j] != 0.0 || g[j].abs() > 1.0 - margin).collect();
         let mut d = vec![0.0; m];
         let mut xd = vec![0.0; n];
         let inner_eps = (0.1 * norm).max(eps * norm0);
@@ -104,7 +123,7 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
             let mut inner_norm = 0.0;
             for &j in &active {
                 let rows = col(j);
-                let gj = g[j] + rows.iter().map(|&i| curvature[i as usize] * xd[i as usize]).sum::<f64>();
+                let gj = g[j] + rows.iter().map(|&i| derivatives[i as usize].1 * xd[i as usize]).sum::<f64>();
                 let wd = w[j] + d[j];
                 inner_norm += violation(wd, gj);
                 let Some(new_d) = coordinate(w[j], d[j], gj, h[j]) else { continue };

@@ -11,7 +11,8 @@ use super::blocks::{Block, Kept};
 use super::clip::{LATENCY, PEERS, PREFIXES, Thresholds, bucket_columns, constant_tags, log2_1p, tag_columns, timing_columns};
 pub use super::frame::Frame;
 use super::kbins::Bins;
-use super::select::{chi2, select_percentile, vocabulary};
+use super::select::{chi2, select_percentile};
+use super::tokens::TokenSets;
 
 const SET_KINDS: [&str; 3] = ["USER_HELPFULNESS_RATINGS", "USER_HELPFUL_TAGS", "USER_NOT_HELPFUL_TAGS"];
 const STATS: [&str; 7] = ["MAX_POS_HELPFUL", "MAX_NEG_HELPFUL", "MEAN_POS_HELPFUL", "MEAN_NEG_HELPFUL", "STD_HELPFUL", "MAX_DIFF", "MEAN_DIFF"];
@@ -94,7 +95,7 @@ impl Transformers {
                 let column = format!("{prefix}_{kind}");
                 let docs = &raw.sets[&column];
                 let (min_df, percentile) = TOKEN_RULES[k];
-                let mut vocab = vocabulary(docs.iter().map(Vec::as_slice), min_df).map_err(|e| fail(&column, e))?;
+                let mut vocab = docs.vocabulary(min_df).map_err(|e| fail(&column, e))?;
                 if percentile < 100.0 {
                     let block = tokens(&column, docs, &vocab);
                     let mask = select_percentile(&chi2(&by_column(&block), y), percentile);
@@ -251,17 +252,8 @@ fn onehot(columns: &[(String, Vec<f64>)], bins: &[Bins]) -> Block {
 }
 
 /// Token indicators of each row's set over a sorted vocabulary.
-fn tokens(column: &str, docs: &[Vec<String>], vocab: &[String]) -> Block {
-    let rows = docs
-        .iter()
-        .map(|d| {
-            let mut r: Vec<u64> = d.iter().filter_map(|t| vocab.binary_search(t).ok().map(|i| i as u64)).collect();
-            r.sort_unstable();
-            r.dedup();
-            r
-        })
-        .collect();
-    Block::named(rows, vocab.iter().map(|t| format!("{column} has {t}")).collect())
+fn tokens(column: &str, docs: &TokenSets, vocab: &[String]) -> Block {
+    Block::named(docs.positions(vocab), vocab.iter().map(|t| format!("{column} has {t}")).collect())
 }
 
 /// A block's rows per column.

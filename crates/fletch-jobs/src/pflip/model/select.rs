@@ -1,28 +1,7 @@
-//! Vocabularies and column selection as scikit-learn 1.0.2 does them for
-//! pflip: `CountVectorizer` over token sets (identity tokenizer: no
-//! lower-casing, vocabulary sorted, `min_df` a document count),
+//! Column selection as scikit-learn 1.0.2 does it for pflip:
 //! `SelectPercentile(chi2)` with its tie rule, and `VarianceThreshold` on
 //! binary columns; quantiles as numpy and pandas interpolate them.
 
-use std::collections::BTreeMap;
-
-/// The sorted tokens in at least `min_df` of `documents` (each a set).
-pub fn vocabulary<'a>(documents: impl Iterator<Item = &'a [String]>, min_df: usize) -> Result<Vec<String>, String> {
-    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
-    for doc in documents {
-        for token in doc {
-            *df.entry(token.as_str()).or_default() += 1;
-        }
-    }
-    if df.is_empty() {
-        return Err("empty vocabulary; perhaps the documents only contain stop words".into());
-    }
-    let kept: Vec<String> = df.into_iter().filter(|(_, n)| *n >= min_df).map(|(t, _)| t.to_string()).collect();
-    if kept.is_empty() {
-        return Err("After pruning, no terms remain. Try a lower min_df or a higher max_df.".into());
-    }
-    Ok(kept)
-}
 
 /// chi² of each binary column against binary labels: Σ over both classes of
 /// (observed − expected)² / expected, expected = class share × column count.
@@ -98,18 +77,6 @@ pub fn varies(ones: usize, n: usize, t: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn docs(d: &[&[&str]]) -> Vec<Vec<String>> {
-        d.iter().map(|doc| doc.iter().map(|t| t.to_string()).collect()).collect()
-    }
-
-    #[test]
-    fn vocabularies_are_sorted_and_pruned_by_document_count() {
-        let d = docs(&[&["b:x", "A:y"], &["b:x"], &["c:z", "b:x"]]);
-        assert_eq!(vocabulary(d.iter().map(Vec::as_slice), 1).unwrap(), ["A:y", "b:x", "c:z"]);
-        assert_eq!(vocabulary(d.iter().map(Vec::as_slice), 3).unwrap(), ["b:x"]);
-        assert!(vocabulary(d.iter().map(Vec::as_slice), 4).unwrap_err().starts_with("After pruning, no terms remain"));
-    }
 
     #[test]
     fn chi2_matches_scikit_learn() {
