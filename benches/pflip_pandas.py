@@ -11,9 +11,9 @@ usage: pflip_pandas.py DOWNLOAD_DIR SEED
 """
 
 import json
-import time
 import pathlib
 import sys
+import time
 import warnings
 
 import numpy as np

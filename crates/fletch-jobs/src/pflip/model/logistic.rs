@@ -78,8 +78,7 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
     // the last step's largest violation) leaves, so that later steps visit
     // only the features in play; when those meet the stopping rule, every
     // feature is checked again, and the solver goes on if one violates it.
-    let everything: Vec<usize> = (0..m).collect();
-    let mut in_play = everything.clone();
+    let mut in_play: Vec<usize> = (0..m).collect();
     let mut worst_before = f64::INFINITY;
     while iterations < max_iter {
         for (i, d) in derivatives.iter_mut().enumerate() {
@@ -108,7 +107,7 @@ pub fn fit(x: &Columns, y: &[bool], c: f64, tol: f64, max_iter: usize) -> Fit {
             if in_play.len() == m {
                 break;
             }
-            in_play.clone_from(&everything);
+            in_play = (0..m).collect();
             worst_before = f64::INFINITY;
             continue;
         }

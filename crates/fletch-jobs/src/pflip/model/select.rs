@@ -2,7 +2,6 @@
 //! `SelectPercentile(chi2)` with its tie rule, and `VarianceThreshold` on
 //! binary columns; quantiles as numpy and pandas interpolate them.
 
-
 /// chi² of each binary column against binary labels: Σ over both classes of
 /// (observed − expected)² / expected, expected = class share × column count.
 pub fn chi2(column_rows: &[Vec<u32>], y: &[bool]) -> Vec<f64> {

@@ -56,6 +56,7 @@ impl TokenSets {
         if df.iter().all(|n| *n == 0) {
             return Err("empty vocabulary; perhaps the documents only contain stop words".into());
         }
+        // At least one row: the dictionary also holds tokens of rows not picked by `take`.
         let mut kept: Vec<String> = df.iter().zip(&self.dictionary.tokens).filter(|(n, _)| **n >= min_df.max(1)).map(|(_, t)| t.clone()).collect();
         if kept.is_empty() {
             return Err("After pruning, no terms remain. Try a lower min_df or a higher max_df.".into());
