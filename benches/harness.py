@@ -98,16 +98,27 @@ JOBS = {
         "stages": {"select": ["clients"], "cluster": ["summarise clients", "k-means*"],
                    "donors_curves": ["donors", "donor_rows", "lr_curves"]},
     },
+    "taar-collaborative": {
+        "datasets": ["clients-daily", "amo"],
+        "fletch": ["--date", TAAR_DATE, "--prefix", ""],
+        "port": ["taar_collaborative.py", "--date", TAAR_DATE],
+        "tables": {},
+        # The same add-ons rated, so the same mapping; the factors start from
+        # each engine's own random draws, so the matrix is compared by shape.
+        "json": ["addon_mapping.json"],
+        "json_shape": ["item_matrix.json"],
+        "stages": {"select": ["ratings", "addons", "client_items"], "train": ["ALS iteration*"]},
+    },
 }
 
 PROFILES = {
     # About a minute per engine at most.
     "quick": {"lookalike-prepare": [0.02], "taar-locale": [0.1], "taar-lite-guidranking": [0.1], "taar-lite-guidguid": [0.1],
-              "taar-similarity": [0.1]},
+              "taar-similarity": [0.1], "taar-collaborative": [0.1]},
     # The seed's scale for lookalike (44.9M shows) with a scaling curve below
     # it, and the TAAR jobs at scales 1 and 5 (1M and 5M client-days) with 0.3.
     "full": {"lookalike-prepare": [0.1, 0.3, 1.0], "taar-locale": [0.3, 1.0, 5.0], "taar-lite-guidranking": [0.3, 1.0, 5.0],
-             "taar-lite-guidguid": [0.3, 1.0, 5.0], "taar-similarity": [0.3, 1.0, 5.0]},
+             "taar-lite-guidguid": [0.3, 1.0, 5.0], "taar-similarity": [0.3, 1.0, 5.0], "taar-collaborative": [0.3, 1.0, 5.0]},
 }
 
 

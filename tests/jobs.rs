@@ -30,6 +30,8 @@ fn quickstart_generates_every_dataset_and_runs_every_job() {
                  "taar-amowhitelist:", "output/telemetry-ml/addon_recommender/whitelist_addons_database.json",
                  "taar-lite-guidguid:", "output/taar/lite/guid_coinstallation.json",
                  "taar-lite-guidranking:", "output/taar/lite/guid_install_ranking.json",
+                 "taar-collaborative:", "output/telemetry-ml/addon_recommender/item_matrix.json",
+                 "taar-ensemble:", "output/taar/ensemble/ensemble_weight_daily.json",
                  "taar-profiles:", "output/taar/profiles/client_profiles/",
                  "gen ab-test:", "ab-readout:", "output/ab-readout/readout.md",
                  "gen noisy-images:", "ising-denoise:", "output/ising-denoise/images/letters-001.png", "output/ising-denoise/ising_metrics/",
@@ -87,11 +89,12 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let whitelist = dir.join("output/telemetry-ml/addon_recommender/whitelist_addons_database.json");
     let routes = dir.join("data/webapp/routes.tsv");
     let sqlite = ["--connect", "sqlite://webapp/webapp.sqlite", "--prefix", "web/", "--table"];
-    let jobs: [(&str, Vec<&str>); 13] = [
+    let jobs: [(&str, Vec<&str>); 14] = [
         ("sql-file", vec!["--sql", report.to_str().unwrap()]),
         ("taar-amowhitelist", vec![]),
         ("taar-locale", vec![]),
         ("taar-similarity", vec![]),
+        ("taar-collaborative", vec![]),
         ("taar-lite-guidguid", vec!["--whitelist", whitelist.to_str().unwrap()]),
         ("taar-lite-guidranking", vec![]),
         ("taar-profiles", vec![]),
@@ -125,12 +128,15 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         assert_eq!(would, wrote, "{job}");
     }
     assert!(!dry.exists(), "a dry run wrote {}", dry.display());
-    // The lookalike application, pflip-train and pflip-predict read what earlier jobs wrote under the
+    // taar-ensemble, the lookalike application, pflip-train and pflip-predict read what earlier jobs wrote under the
     // output root: planned over the quickstart's (a dry run writes nothing),
     // the quickstart's runs and other variants.
     let output = dir.join("output");
     let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
-    let in_quickstart: [(&str, Vec<&str>, bool); 15] = [
+    let models = ["--models-root", output.to_str().unwrap()];
+    let in_quickstart: [(&str, Vec<&str>, bool); 17] = [
+        ("taar-ensemble", models.to_vec(), true),
+        ("taar-ensemble", [&models[..], &["--training-table", "training"]].concat(), false),
         ("lookalike-vectors", vec!["--scores-from", "data"], true),
         ("lookalike-similarity", vec![], true),
         ("lookalike-seeds", vec![], true),

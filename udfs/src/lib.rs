@@ -13,10 +13,12 @@ pub mod clustering;
 pub mod community_notes;
 pub mod density;
 pub mod docs;
+pub mod factorization;
 pub mod hash;
 pub mod http;
 pub mod ising;
 pub mod lookalike;
+pub mod taar;
 pub mod text;
 mod util;
 pub mod vector;
@@ -34,6 +36,7 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         clustering::bisecting_kmeans_leaf(),
         community_notes::tag_tokens(),
+        factorization::als_user_factors(),
         hash::seeded_hash(),
         hash::spark_hashing_tf_index(),
         ising::ising_changes(),
@@ -43,6 +46,10 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
         lookalike::did_bucket(),
         lookalike::din_scores(),
         lookalike::naive_utc_seconds(),
+        taar::cllr(),
+        taar::taar_collaborative(),
+        taar::taar_locale(),
+        taar::taar_similarity(),
         text::to_python_json(),
         text::zlib_compress(),
         text::zlib_decompress(),
@@ -60,7 +67,7 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
 
 /// Every fletch aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![clustering::term_moments(), density::gaussian_kde(), lookalike::keyword_histories()]
+    vec![clustering::term_moments(), density::gaussian_kde(), factorization::factor_moments(), lookalike::keyword_histories()]
 }
 
 /// A table function with its name and documentation (DataFusion's table

@@ -72,6 +72,8 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
     let report = write_sql(&root, "locale_top_addons", LOCALE_TOP_ADDONS)?;
     // Every job with its defaults, except that guidguid reads the whitelist
     // amowhitelist has just written (production keeps both in one bucket),
+    // taar-similarity names the donors' fields as the TAAR service reads them
+    // and taar-ensemble reads the models the TAAR jobs have just written,
     // ising-denoise compares with the clean images `gen noisy-images` drew,
     // access-logs routes with the application's routes `gen webapp` wrote,
     // db-import copies the application's tables beside its behaviour table,
@@ -87,6 +89,8 @@ pub async fn run(dir: &Path, quiet: bool) -> Result<Vec<JobRun>> {
         let runs_of: Vec<(String, Vec<(&str, &str)>)> = match name {
             "sql-file" => vec![(name.into(), vec![("sql", &report)])],
             "taar-lite-guidguid" => vec![(name.into(), vec![("whitelist", &amo_whitelist)])],
+            "taar-similarity" => vec![(name.into(), vec![("donor-schema", "taar")])],
+            "taar-ensemble" => vec![(name.into(), vec![("models-root", out.as_str())])],
             "ising-denoise" => vec![(name.into(), vec![("reference", "ising/clean")])],
             "access-logs" => vec![(name.into(), vec![("routes", &routes)])],
             "lookalike-vectors" => vec![(name.into(), vec![("scores-from", "data")])],

@@ -44,6 +44,7 @@ pub fn schema() -> SchemaRef {
         Field::new("scalar_parent_browser_engagement_tab_open_event_count_sum", DataType::Int64, true),
         Field::new("scalar_parent_browser_engagement_total_uri_count_sum", DataType::Int64, true),
         Field::new("scalar_parent_browser_engagement_unique_domains_count_mean", DataType::Float64, true),
+        Field::new("scalar_parent_browser_engagement_unique_domains_count_max", DataType::Int64, true),
         Field::new("active_addons", DataType::List(Arc::new(addon_element())), true),
     ]))
 }
@@ -56,7 +57,7 @@ fn day_batch(cat: &Catalogue, clients: &[Client], opts: &GenOptions, day: u32) -
     let (mut locale, mut city, mut os) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
     let mut hours = Decimal128Builder::new();
     let (mut bookmarks, mut domains) = (Float64Builder::new(), Float64Builder::new());
-    let (mut tabs, mut uris) = (Int64Builder::new(), Int64Builder::new());
+    let (mut tabs, mut uris, mut domains_max) = (Int64Builder::new(), Int64Builder::new(), Int64Builder::new());
     let mut addons = AddonLists::default();
     for (c, client) in clients.iter().enumerate() {
         if unit(opts.seed, &[STREAM_ACTIVE, c as u64, day as u64]) >= client.activity {
@@ -75,7 +76,10 @@ fn day_batch(cat: &Catalogue, clients: &[Client], opts: &GenOptions, day: u32) -
         let t = (h * rng.random_range(2.0..30.0)) as i64;
         tabs.append_value(t);
         uris.append_value(t * rng.random_range(2..8));
-        domains.append_option((!rng.random_bool(0.01)).then(|| (t as f64).sqrt().floor() + 1.0));
+        let mean = (!rng.random_bool(0.01)).then(|| (t as f64).sqrt().floor() + 1.0);
+        domains.append_option(mean);
+        // The day's busiest session: drawn from no stream, so earlier columns keep their values.
+        domains_max.append_option(mean.map(|m| m as i64 + t % 4));
         addons.push(cat, client.addons_on(&mut rng, day, opts.days));
     }
     let lists = addons.finish()?;
@@ -92,6 +96,7 @@ fn day_batch(cat: &Catalogue, clients: &[Client], opts: &GenOptions, day: u32) -
         Arc::new(tabs.finish()),
         Arc::new(uris.finish()),
         Arc::new(domains.finish()),
+        Arc::new(domains_max.finish()),
         Arc::new(lists),
     ];
     Ok(RecordBatch::try_new(schema(), columns)?)

@@ -31,6 +31,8 @@ pub fn all() -> Vec<&'static dyn Job> {
         &taar::similarity::TaarSimilarity,
         &taar::lite_guidguid::GuidGuid,
         &taar::lite_guidranking::GuidRanking,
+        &taar::collaborative::TaarCollaborative,
+        &taar::ensemble::TaarEnsemble,
         &taar::profiles::TaarProfiles,
         &lookalike_prepare::LookalikePrepare,
         &lookalike_scores::LookalikeScores,

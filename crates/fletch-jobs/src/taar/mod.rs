@@ -5,7 +5,9 @@
 mod amo_http;
 pub mod amodump;
 pub mod amowhitelist;
+pub mod collaborative;
 mod dynamodb;
+pub mod ensemble;
 pub mod lite_guidguid;
 pub mod lite_guidranking;
 pub mod locale;
