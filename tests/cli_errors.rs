@@ -42,7 +42,7 @@ fn bad_values_name_the_flag() {
     let d = tmp.path().to_str().unwrap();
     expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d, "--sql", "x.sql", "--date", "2026-13-45"], 2, &["--date: expected YYYYMMDD, got `2026-13-45`"]);
     expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d, "--sql", "x.sql", "--seed", "-1"], 2, &["--seed: expected a non-negative integer"]);
-    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", "gs://b/x", "--sql", "x.sql"], 2, &["--output-root: unsupported URL scheme `gs`"]);
+    expect_error(&["run", "sql-file", "--data-root", d, "--output-root", "ftp://b/x", "--sql", "x.sql"], 2, &["--output-root: unsupported URL scheme `ftp`"]);
     expect_error(&["run", "sql-file", "--data-root", d, "--output-root", d], 2, &["missing required flag --sql"]);
     expect_error(&["run", "sql-file", "--output-root", d, "--sql", "x.sql"], 2, &["missing --data-root"]);
     expect_error(&["sql", "--param", "n:int=ten", "-c", "select 1"], 2, &["--param n: expected an integer, got `ten`"]);

@@ -21,6 +21,7 @@ mod pflip;
 mod reliability;
 mod s3;
 mod security;
+mod taar_collaborative;
 mod taar_ensemble;
 mod taar_lite;
 mod taar_locale;

@@ -1,4 +1,4 @@
-//! Running the `fletch` binary, a local cluster and a moto (S3, DynamoDB) server in tests.
+//! Running the `fletch` binary, a local cluster, a moto (S3, DynamoDB) server and a GCS emulator in tests.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -322,6 +322,33 @@ impl Moto {
     pub fn create_bucket(&self, bucket: &str) {
         let code = "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])";
         python(&["-c", code, &self.endpoint, bucket], &self.env());
+    }
+}
+
+/// A Google Cloud Storage emulator (gcp-storage-emulator, installed by
+/// tests/setup.sh) on loopback holding one bucket in memory, and the variable
+/// that points Google's client libraries (and fletch) at it.
+pub struct GcsEmulator {
+    host: String,
+    _procs: Processes,
+}
+
+impl GcsEmulator {
+    pub fn start(dir: &Path, bucket: &str) -> GcsEmulator {
+        let emulator = venv_bin("gcp-storage-emulator");
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port(false).to_string();
+        let mut procs = Processes { children: Vec::new() };
+        let log = dir.join("gcs.log");
+        let args = ["start", "--host", "127.0.0.1", "--port", &port, "--default-bucket", bucket, "--in-memory"];
+        procs.spawn("gcs", Command::new(&emulator).args(args), &log);
+        let addr = format!("127.0.0.1:{port}");
+        wait_for("gcs emulator", Duration::from_secs(60), || TcpStream::connect(&addr).is_ok(), &[log]);
+        GcsEmulator { host: format!("http://{addr}"), _procs: procs }
+    }
+
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        vec![("STORAGE_EMULATOR_HOST", self.host.as_str())]
     }
 }
 

@@ -1,87 +1,15 @@
-//! `taar-collaborative` and `taar-ensemble`: hand-checked inputs with the
-//! outputs they imply, checked by the TAAR service's own recommenders
-//! (mozilla-taar3) and scikit-learn; generated data on a cluster and embedded.
+//! `taar-ensemble`: hand-checked inputs with the costs and labels they imply,
+//! checked by the TAAR service's own recommenders (mozilla-taar3) and
+//! scikit-learn; the whole TAAR pipeline on generated data, on a cluster and
+//! embedded.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, assert_fails, consumer, fixture_table, fletch, generated_taar_data, ok, python, sql_json};
-
-const COLLAB: &str = "telemetry-ml/addon_recommender/";
-
-fn run(job: &str, data: &str, out: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["run", job, "-q", "--data-root", data, "--output-root", out, "--date", "20261121"];
-    args.extend(extra);
-    fletch(&args)
-}
-
-fn read(path: impl AsRef<Path>) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn write(path: impl AsRef<Path>, value: &Value) {
-    std::fs::create_dir_all(path.as_ref().parent().unwrap()).unwrap();
-    std::fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
-}
-
-/// TAAR's CollaborativeRecommender's guids for a client of `installed`, with the models under `root`.
-fn collaborative(root: &Path, installed: &[&str]) -> Vec<String> {
-    let out = python(&[&consumer("taar_models.py"), root.to_str().unwrap(), "collaborative", &json!(installed).to_string(), "4"], &[]);
-    let recs: Vec<(String, f64)> = serde_json::from_str(&out).unwrap();
-    recs.into_iter().map(|(g, _)| g).collect()
-}
-
-/// An AMO dump record: a name in its default locale and one file.
-fn amo_record(guid: &str, webextension: bool) -> Value {
-    json!({"guid": guid, "default_locale": "en-US", "name": {"en-US": format!("Name {guid}")},
-           "current_version": {"files": [{"is_webextension": webextension, "status": "public"}]}})
-}
-
-#[test]
-fn collaborative_hand_checked_and_served_by_taar() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    fixture_table(&data, "taar_collaborative_clients.sql", "clients_daily", "submission_date_s3");
-    let whitelist = ["A", "B", "C", "D", "E", "F", "L", "T", "X", "U", "N", "M", "S", "V", "Z"];
-    write(data.join(COLLAB).join("only_guids_top_200.json"), &json!(whitelist));
-    let dump: serde_json::Map<String, Value> = ["A", "B", "C", "D", "E", "F", "T", "X", "U", "N", "W", "S", "V", "Z"]
-        .iter()
-        .map(|g| (g.to_string(), amo_record(g, true)))
-        .chain([("L".to_string(), amo_record("L", false))])
-        .collect();
-    write(data.join(COLLAB).join("extended_addons_database.json"), &Value::Object(dump));
-    let (d, out) = (data.to_str().unwrap(), tmp.path().join("out"));
-    ok(run("taar-collaborative", d, out.to_str().unwrap(), &[]));
-
-    // The add-ons rated: the theme T needs no signature, the legacy L is rated
-    // too; X U N W M S V are left out, as is Z (beta only). Ids are TAAR's
-    // hashes (a one-letter guid's is its code).
-    let matrix = read(out.join(COLLAB).join("item_matrix.json"));
-    let ids: Vec<i64> = matrix.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, "ABCDEFLT".chars().map(|c| c as i64).collect::<Vec<_>>());
-    assert!(matrix.as_array().unwrap().iter().all(|r| r["features"].as_array().unwrap().len() == 15));
-    let mapping = read(out.join(COLLAB).join("addon_mapping.json"));
-    assert_eq!(mapping["76"], json!({"name": "Name L", "id": "L", "isWebextension": false}));
-    assert_eq!(mapping["65"], json!({"name": "Name A", "id": "A", "isWebextension": true}));
-    assert_eq!(mapping.as_object().unwrap().len(), 8);
-    assert_eq!(read(out.join(COLLAB).join("item_matrix20261121.json")), matrix);
-
-    // TAAR's own recommender: the group's missing add-on first, never the legacy L.
-    let root = out.as_path();
-    assert_eq!(collaborative(root, &["A", "B"])[0], "C");
-    assert_eq!(collaborative(root, &["D", "F"])[0], "E");
-    assert!(!collaborative(root, &["D", "E", "F"]).contains(&"L".to_string()));
-
-    // The same seed gives the same bytes; another seed other factors.
-    let again = tmp.path().join("again");
-    ok(run("taar-collaborative", d, again.to_str().unwrap(), &[]));
-    assert_eq!(std::fs::read(again.join(COLLAB).join("item_matrix.json")).unwrap(), std::fs::read(out.join(COLLAB).join("item_matrix.json")).unwrap());
-    let other = tmp.path().join("other");
-    ok(run("taar-collaborative", d, other.to_str().unwrap(), &["--seed", "7"]));
-    assert_ne!(read(other.join(COLLAB).join("item_matrix.json")), matrix);
-}
+use crate::support::{Cluster, GcsEmulator, assert_fails, consumer, fixture_table, generated_taar_data, ok, python, sql_json};
+use crate::taar_collaborative::{COLLAB, read, run, write};
 
 /// The models the ensemble test's clients are scored with (see the fixture).
 fn ensemble_models(root: &Path) {
@@ -231,4 +159,34 @@ fn collaborative_and_ensemble_same_on_a_cluster_and_checked_by_taar() {
     assert_eq!(checked["mismatches"], json!(0), "{checked}");
     assert!(checked["checked"].as_i64().unwrap() > 100, "{checked}");
     assert_sklearn_agrees(&out, &training);
+    served_from_cloud_storage(tmp.path(), &out);
+}
+
+/// The models copied into Google Cloud Storage (an emulator) under the keys
+/// docs/taar-service.md gives, as an operator's `gsutil rsync` would: the
+/// TAAR service's own cache loads them from there (TAARCache._load_from_gcs)
+/// and answers as from the files.
+fn served_from_cloud_storage(dir: &Path, models: &Path) {
+    let gcs = GcsEmulator::start(&dir.join("gcs"), "models");
+    let env = gcs.env();
+    let upload = "import os, sys; from google.cloud import storage; b = storage.Client().bucket('models'); \
+        [b.blob('taar/' + os.path.relpath(os.path.join(d, f), sys.argv[1])).upload_from_filename(os.path.join(d, f)) \
+         for d, _, fs in os.walk(sys.argv[1]) for f in fs if f.endswith('.json')]";
+    python(&["-c", upload, models.to_str().unwrap()], &env);
+    let ask = |root: &str, command: &str, arg: &str| -> Value {
+        serde_json::from_str(&python(&[&consumer("taar_models.py"), root, command, arg, "4"], &env)).unwrap()
+    };
+    let local = models.to_str().unwrap();
+    let mapping = read(models.join(COLLAB).join("addon_mapping.json"));
+    let guid = mapping.as_object().unwrap().values().find(|e| e["isWebextension"] == json!(true)).unwrap()["id"].clone();
+    let installed = json!([guid]).to_string();
+    let from_gcs = ask("gs://models/taar", "collaborative", &installed);
+    assert_eq!(from_gcs.as_array().unwrap().len(), 4, "{from_gcs}");
+    assert_eq!(from_gcs, ask(local, "collaborative", &installed));
+    let client = json!({"client_id": "someone", "installed_addons": [guid], "geo_city": "Berlin", "locale": "de", "os": "Linux",
+                        "subsession_length": 3600, "bookmark_count": 5, "tab_open_count": 20, "total_uri": 100, "unique_tlds": 10});
+    let served = ask("gs://models/taar", "ensemble", &client.to_string());
+    assert_eq!(served["weights"], read(models.join("taar/ensemble/ensemble_weight_daily.json"))["ensemble_weights"]);
+    assert!(!served["service"].as_array().unwrap().is_empty(), "{served}");
+    assert_eq!(served, ask(local, "ensemble", &client.to_string()));
 }

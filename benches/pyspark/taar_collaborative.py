@@ -41,6 +41,9 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     a = p.parse_args()
     spark = session("taar-collaborative")
+    # ALS's lineage grows with every iteration: without checkpoints (every 10
+    # iterations by default, only with a checkpoint folder) 20 overflow the stack.
+    spark.sparkContext.setCheckpointDir(os.path.join(a.output_root, "checkpoints"))
     start = time.time()
     whitelist = curated_whitelist(a.data_root)
     with open(f"{a.data_root}/telemetry-ml/addon_recommender/extended_addons_database.json") as f:

@@ -20,8 +20,11 @@ usage: taar_models.py MODELS_ROOT COMMAND ARGS...
       coefficients beside fletch's weights.
 
 MODELS_ROOT holds the files where the jobs write them by default. The
-service fills its cache from cloud storage (TAARCache._copy_data); here the
-same methods read the files, and TAARCache._build_cache_context derives the
+service fills its cache from Google Cloud Storage (TAARCache._copy_data).
+For a gs://BUCKET/PREFIX root the service's own cache does exactly that,
+its settings pointing at the files (STORAGE_EMULATOR_HOST, when set, sends
+Google's client to an emulator); for a local folder the same methods read
+the files. Either way TAARCache._build_cache_context derives the
 collaborative matrix and the donors' feature matrices as in production.
 """
 
@@ -56,6 +59,22 @@ RECOMMENDERS = ["collaborative", "similarity", "locale"]
 class Settings(DefaultCacheSettings):
     DISABLE_TAAR_LITE = True
     DISABLE_ENSEMBLE = False
+
+
+def gcs_settings(root):
+    """The service's settings with every model key under gs://BUCKET/PREFIX (not
+    the whitelist, which the service uses for test client ids only)."""
+    bucket, _, prefix = root[len("gs://"):].partition("/")
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    keys = {
+        "TAAR_LOCALE": "locale", "TAAR_ITEM_MATRIX": "item_matrix", "TAAR_ADDON_MAPPING": "addon_mapping",
+        "TAAR_ENSEMBLE": "ensemble",
+    }
+    attrs = {f"{name}_BUCKET": bucket for name in keys}
+    attrs.update({f"{name}_KEY": prefix + FILES[which] for name, which in keys.items()})
+    attrs.update({"TAAR_SIMILARITY_BUCKET": bucket, "TAAR_SIMILARITY_DONOR_KEY": prefix + FILES["donors"],
+                  "TAAR_SIMILARITY_LRCURVES_KEY": prefix + FILES["lr_curves"]})
+    return type("GcsSettings", (Settings,), attrs)
 
 
 class FileCache(TAARCache):
@@ -105,8 +124,9 @@ class Factory:
 
 def load(root):
     ctx = service_context({})
-    ctx["cache_settings"] = Settings
-    cache = FileCache(ctx, root)
+    on_gcs = root.startswith("gs://")
+    ctx["cache_settings"] = gcs_settings(root) if on_gcs else Settings
+    cache = TAARCache(ctx) if on_gcs else FileCache(ctx, root)
     cache.safe_load_data()
     ctx[ITAARCache] = cache
     recommenders = {

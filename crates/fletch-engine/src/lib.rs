@@ -15,6 +15,7 @@ pub mod error;
 pub mod external_tables;
 pub mod faults;
 pub mod flight_sql;
+pub mod gcs;
 pub mod gzip_lines;
 pub mod location;
 pub mod outputs;

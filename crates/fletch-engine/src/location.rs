@@ -1,5 +1,5 @@
 //! A directory-like location given by a user: a local path, `file://`,
-//! `s3://` or `memory://` URL. Always normalised to an absolute URL ending in `/`.
+//! `s3://`, `gs://` or `memory://` URL. Always normalised to an absolute URL ending in `/`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,9 +34,9 @@ impl Location {
                     .map_err(|_| Error::usage(format!("{what}: not a usable path: {s}")))?
             }
         };
-        if !matches!(url.scheme(), "file" | "s3" | "memory") {
+        if !matches!(url.scheme(), "file" | "s3" | "gs" | "memory") {
             return Err(Error::usage(format!(
-                "{what}: unsupported URL scheme `{}` in {s}; use a local path, file://, s3:// or memory://",
+                "{what}: unsupported URL scheme `{}` in {s}; use a local path, file://, s3://, gs:// or memory://",
                 url.scheme()
             )));
         }
@@ -136,8 +136,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_roots_naming_the_flag() {
-        let e = Location::parse("--data-root", "gs://b/x").unwrap_err().to_string();
-        assert!(e.starts_with("--data-root: unsupported URL scheme `gs`"), "{e}");
+        let e = Location::parse("--data-root", "ftp://b/x").unwrap_err().to_string();
+        assert!(e.starts_with("--data-root: unsupported URL scheme `ftp`"), "{e}");
+        assert!(Location::parse("--data-root", "gs://b/x").is_ok());
         let e = Location::parse("--output-root", "s3:///x").unwrap_err().to_string();
         assert!(e.contains("names no bucket"), "{e}");
     }

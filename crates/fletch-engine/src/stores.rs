@@ -6,6 +6,8 @@
 //! - `s3://bucket/...`: Amazon S3 or any S3-compatible server, with AWS's
 //!   credential chain and region ([`crate::aws`]) and `AWS_ENDPOINT_URL`. An
 //!   `http://` endpoint turns on plain HTTP, for local test servers.
+//! - `gs://bucket/...`: Google Cloud Storage with Google's credential chain
+//!   ([`crate::gcs`]); `STORAGE_EMULATOR_HOST` points it at an emulator.
 //! - `memory://name/...`: an in-memory store shared by the whole process
 //!   (embedded runs and tests; a cluster's processes do not share it).
 
@@ -76,8 +78,17 @@ fn open_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
             })?;
             Ok(Arc::new(s3))
         }
+        "gs" => {
+            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
+                DataFusionError::Configuration(format!("gs URL without a bucket: {url}"))
+            })?;
+            let gcs = crate::gcs::gcs_builder().with_bucket_name(bucket).build().map_err(|e| {
+                DataFusionError::Configuration(format!("cannot configure Google Cloud Storage for {url}: {e}"))
+            })?;
+            Ok(Arc::new(gcs))
+        }
         other => Err(DataFusionError::Configuration(format!(
-            "unsupported URL scheme `{other}` in {url}; use a local path, file://, s3:// or memory://"
+            "unsupported URL scheme `{other}` in {url}; use a local path, file://, s3://, gs:// or memory://"
         ))),
     }
 }
@@ -118,7 +129,7 @@ mod tests {
 
     #[test]
     fn unknown_schemes_are_named() {
-        let err = StoreRegistry::default().get_store(&Url::parse("gs://b/x").unwrap()).unwrap_err();
-        assert!(err.to_string().contains("unsupported URL scheme `gs`"), "{err}");
+        let err = StoreRegistry::default().get_store(&Url::parse("ftp://b/x").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("unsupported URL scheme `ftp`"), "{err}");
     }
 }

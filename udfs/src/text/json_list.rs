@@ -37,7 +37,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     description = "The elements of a JSON array file as rows (position, value): position is 0-based, \
         strings are returned as they are, other JSON values as their JSON text, null as NULL. \
         The file is read when the query runs (on a cluster, by the scheduler), from a local \
-        path or any URL fletch reads (file://, s3://, memory://).",
+        path or any URL fletch reads (file://, s3://, gs://, memory://).",
     syntax_example = "json_list(url)",
     sql_example = "SELECT value AS guid FROM json_list('s3://bucket/only_guids_top_200.json') ORDER BY position",
     argument(name = "url", description = "A string literal: a path (relative to the current directory) or URL.")

@@ -77,8 +77,8 @@ impl OutputFormat {
 
 /// The flags every `fletch run JOB` takes.
 pub const COMMON_PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("data-root", ParamType::String, "where input tables live (path, file://, s3://, memory://)").required(),
-    ParamSpec::new("output-root", ParamType::String, "where outputs go (path, file://, s3://, memory://)").required(),
+    ParamSpec::new("data-root", ParamType::String, "where input tables live (path, file://, s3://, gs://, memory://)").required(),
+    ParamSpec::new("output-root", ParamType::String, "where outputs go (path, file://, s3://, gs://, memory://)").required(),
     ParamSpec::new("date", ParamType::Date, "the run date, YYYYMMDD; defaults to today (UTC)"),
     ParamSpec::new("seed", ParamType::Int, "seed for every random choice").default("42"),
     ParamSpec::new("skip-unreadable-files", ParamType::Bool, "leave out input files that are not readable Parquet, naming them in the log (else the run fails naming them)").default("false"),

@@ -37,13 +37,21 @@ const FOLD_COPIES: f64 = 3.0;
 /// The `active_addons` fields the original's add-on filter reads.
 const ADDON_FIELDS: &[&str] = &["addon_id", "type", "is_system", "app_disabled", "user_disabled", "foreign_install", "install_day"];
 
-/// The model files, by flag: (flag, path under --models-root, what it is).
-const MODELS: [(&str, &str, &str); 5] = [
-    ("item-matrix", "telemetry-ml/addon_recommender/item_matrix.json", "taar-collaborative's item matrix"),
-    ("addon-mapping", "telemetry-ml/addon_recommender/addon_mapping.json", "taar-collaborative's add-on mapping"),
-    ("donors", "taar/similarity/donors.json", "taar-similarity's donors (--donor-schema taar)"),
-    ("lr-curves", "taar/similarity/lr_curves.json", "taar-similarity's likelihood-ratio curves"),
-    ("top-addons", "taar/locale/top10_dict.json", "taar-locale's top add-ons per locale"),
+/// A model file: its flag, its path under --models-root, what it is, and
+/// the check that it parses as the service would load it.
+struct ModelFile {
+    flag: &'static str,
+    default: &'static str,
+    what: &'static str,
+    check: fn(&str) -> std::result::Result<(), String>,
+}
+
+const MODELS: [ModelFile; 5] = [
+    ModelFile { flag: "item-matrix", default: "telemetry-ml/addon_recommender/item_matrix.json", what: "taar-collaborative's item matrix", check: parses::<Vec<fletch_udfs::taar::ItemRow>> },
+    ModelFile { flag: "addon-mapping", default: "telemetry-ml/addon_recommender/addon_mapping.json", what: "taar-collaborative's add-on mapping", check: parses::<Map<String, Value>> },
+    ModelFile { flag: "donors", default: "taar/similarity/donors.json", what: "taar-similarity's donors", check: check_donors },
+    ModelFile { flag: "lr-curves", default: "taar/similarity/lr_curves.json", what: "taar-similarity's likelihood-ratio curves", check: parses::<Vec<(f64, (f64, f64))>> },
+    ModelFile { flag: "top-addons", default: "taar/locale/top10_dict.json", what: "taar-locale's top add-ons per locale", check: parses::<Map<String, Value>> },
 ];
 
 pub struct TaarEnsemble;
@@ -157,24 +165,17 @@ async fn read_models(rc: &RunContext, args: &JobArgs) -> Result<Vec<(&'static st
     };
     let step = rc.progress.step("read models");
     let mut out = Vec::new();
-    for (flag, default, what) in MODELS {
-        let location = args.string(flag).unwrap_or_else(|| root.file_url(default).to_string());
-        let (url, text) = rc.read_text(what, &location).await?;
-        let bad = |e: String| Error::input(format!("{what} {url}: {e}"));
-        match flag {
-            "item-matrix" => check::<Vec<fletch_udfs::taar::ItemRow>>(&text).map_err(bad)?,
-            "addon-mapping" => check::<Map<String, Value>>(&text).map_err(bad)?,
-            "lr-curves" => check::<Vec<(f64, (f64, f64))>>(&text).map_err(bad)?,
-            "top-addons" => check::<Map<String, Value>>(&text).map_err(bad)?,
-            _ => check_donors(&text).map_err(bad)?,
-        }
-        out.push((flag, text));
+    for m in &MODELS {
+        let location = args.string(m.flag).unwrap_or_else(|| root.file_url(m.default).to_string());
+        let (url, text) = rc.read_text(m.what, &location).await?;
+        (m.check)(&text).map_err(|e| Error::input(format!("{} {url}: {e}", m.what)))?;
+        out.push((m.flag, text));
     }
     step.done_counting(out.len() as u64, "files");
     Ok(out)
 }
 
-fn check<T: DeserializeOwned>(text: &str) -> std::result::Result<(), String> {
+fn parses<T: DeserializeOwned>(text: &str) -> std::result::Result<(), String> {
     serde_json::from_str::<T>(text).map(|_| ()).map_err(|e| e.to_string())
 }
 
