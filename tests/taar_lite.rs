@@ -210,6 +210,12 @@ fn update_whitelist_rebuilds_the_curated_list_through_faults() {
     assert_eq!(std::fs::read(out.join("telemetry-ml/addon_recommender/only_guids_top_20020261121.json")).unwrap(), expected);
     let guids: Vec<String> = serde_json::from_slice(&expected).unwrap();
     assert_eq!(guids.len(), 200);
+    // The TAAR service's EnsembleRecommender answers a test client (an id of one
+    // repeated digit) with the list's first guids, each weighed by its hash.
+    let served = python(&[&consumer("taar_models.py"), out.to_str().unwrap(), "test-client", "4"], &[]);
+    let served: Vec<(String, f64)> = serde_json::from_str(&served).unwrap();
+    assert_eq!(served.iter().map(|(g, _)| g.as_str()).collect::<Vec<_>>(), guids[..4].iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(served.iter().all(|(_, w)| (0.0..1.0).contains(w)), "{served:?}");
 
     // Without recommended=true, the editorial add-ons that are not recommended come too.
     let all = tmp.path().join("all");

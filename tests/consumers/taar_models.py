@@ -14,6 +14,10 @@ usage: taar_models.py MODELS_ROOT COMMAND ARGS...
       for the first MAX_CLIENTS clients of taar-ensemble's --training-table
       and compares lists, costs and labels with fletch's; prints the counts
       and the first mismatches.
+  test-client LIMIT
+      EnsembleRecommender.recommend for a test client id (one repeated
+      digit): the service answers with the first LIMIT guids of the curated
+      whitelist (taar-update-whitelist's only_guids_top_200.json).
   regression TRAINING_TABLE REG_PARAM ELASTIC_NET_PARAM
       Fits scikit-learn's elastic-net logistic regression on the training
       table's costs (scaled as Spark scales them) and prints its
@@ -52,6 +56,7 @@ FILES = {
     "item_matrix": "telemetry-ml/addon_recommender/item_matrix.json",
     "addon_mapping": "telemetry-ml/addon_recommender/addon_mapping.json",
     "ensemble": "taar/ensemble/ensemble_weight_daily.json",
+    "whitelist": "telemetry-ml/addon_recommender/only_guids_top_200.json",
 }
 RECOMMENDERS = ["collaborative", "similarity", "locale"]
 
@@ -62,13 +67,12 @@ class Settings(DefaultCacheSettings):
 
 
 def gcs_settings(root):
-    """The service's settings with every model key under gs://BUCKET/PREFIX (not
-    the whitelist, which the service uses for test client ids only)."""
+    """The service's settings with every model key under gs://BUCKET/PREFIX."""
     bucket, _, prefix = root[len("gs://"):].partition("/")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
     keys = {
         "TAAR_LOCALE": "locale", "TAAR_ITEM_MATRIX": "item_matrix", "TAAR_ADDON_MAPPING": "addon_mapping",
-        "TAAR_ENSEMBLE": "ensemble",
+        "TAAR_ENSEMBLE": "ensemble", "TAAR_WHITELIST": "whitelist",
     }
     attrs = {f"{name}_BUCKET": bucket for name in keys}
     attrs.update({f"{name}_KEY": prefix + FILES[which] for name, which in keys.items()})
@@ -111,7 +115,7 @@ class FileCache(TAARCache):
         return self._read("ensemble")
 
     def _fetch_whitelist(self):
-        return None
+        return self._read("whitelist")
 
 
 class Factory:
@@ -245,6 +249,10 @@ def main(root, command, *args):
         print(json.dumps([[g, float(w)] for g, w in r.recommend(client, int(args[1]))]))
     elif command == "ensemble":
         ensemble(root, json.loads(args[0]), int(args[1]))
+    elif command == "test-client":
+        ctx, _, _ = load(root)
+        client = {"client_id": "11111111-1111-1111-1111-111111111111"}
+        print(json.dumps([[g, float(w)] for g, w in EnsembleRecommender(ctx).recommend(client, int(args[0]))]))
     elif command == "check-training":
         check_training(root, args[0], int(args[1]))
     elif command == "regression":
