@@ -1,5 +1,4 @@
--- addons: the add-ons rated, with how many clients rated each.
-SELECT guid, count(*) AS clients
+-- addons: the add-ons rated, the model's items, in guid order.
+SELECT DISTINCT guid
 FROM ratings
-GROUP BY guid
 ORDER BY guid

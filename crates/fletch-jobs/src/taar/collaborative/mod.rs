@@ -10,7 +10,7 @@ mod als;
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Int64Array, StringArray};
+use datafusion::arrow::array::{RecordBatch, StringArray};
 use fletch_engine::batches::column;
 use fletch_engine::params::ParamType;
 use fletch_engine::{Error, Result};
@@ -95,8 +95,7 @@ impl Job for TaarCollaborative {
         params.set_strings("amo_guids", &amo.keys().collect::<Vec<_>>());
         rc.run(&STEPS.addon_rows, &params).await?;
         let ratings = rc.run(&STEPS.ratings, &params).await?.rows.unwrap_or(0);
-        let rated = rated_addons(&rc.run(&STEPS.addons, &params).await?.batches)?;
-        let items = distinct_hashes(rated.keys().cloned().collect());
+        let items = distinct_hashes(rated_addons(&rc.run(&STEPS.addons, &params).await?.batches)?);
         if items.is_empty() && !rc.dry_run() {
             return Err(Error::input(format!(
                 "no Firefox release client in clients_daily from {} to {} has a valid add-on of the whitelist and the AMO dump; nothing to factorize",
@@ -140,12 +139,12 @@ async fn amo_records(rc: &RunContext, location: &str) -> Result<BTreeMap<String,
     Ok(dump)
 }
 
-/// The rated add-ons and their clients, from the `addons` step.
-fn rated_addons(batches: &[datafusion::arrow::array::RecordBatch]) -> Result<BTreeMap<String, i64>> {
-    let mut out = BTreeMap::new();
+/// The rated add-ons, in guid order, from the `addons` step.
+fn rated_addons(batches: &[RecordBatch]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
     for b in batches {
-        let (guids, clients) = (column::<StringArray>(b, "guid")?, column::<Int64Array>(b, "clients")?);
-        out.extend((0..b.num_rows()).map(|i| (guids.value(i).to_string(), clients.value(i))));
+        let guids = column::<StringArray>(b, "guid")?;
+        out.extend((0..b.num_rows()).map(|i| guids.value(i).to_string()));
     }
     Ok(out)
 }
