@@ -296,3 +296,46 @@ fn a_commit_cut_short_is_finished_by_the_next_run_or_by_repair() {
         nothing_staged(&out);
     }
 }
+
+/// Ranking a million 32-character hashes sorts more than 128 MB fit.
+const BIG_SORT: &str = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY h) AS r FROM \
+    (SELECT md5(CAST(v AS VARCHAR)) AS h FROM generate_series(1, 1000000) AS t(v)))";
+
+/// The `spill_count` of the plan's SortExec in an EXPLAIN ANALYZE.
+fn sort_spills(explained: &str) -> u64 {
+    let line = explained.lines().find(|l| l.contains("SortExec")).unwrap_or_else(|| panic!("no SortExec in\n{explained}"));
+    let count = line.split("spill_count=").nth(1).unwrap_or_else(|| panic!("no spill_count in {line}"));
+    count.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_memory_limit_makes_sorts_spill_and_names_itself_when_too_small() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spill = tmp.path().join("spill");
+    let explain = format!("EXPLAIN ANALYZE {BIG_SORT}");
+    let bounded = ok(fletch(&["sql", "-q", "--memory-limit", "128M", "--spill-dir", spill.to_str().unwrap(), "-c", &explain]));
+    assert!(sort_spills(&bounded) > 0, "{bounded}");
+    assert!(spill.is_dir());
+    let unbounded = ok(fletch(&["sql", "-q", "--memory-limit", "none", "-c", &explain]));
+    assert_eq!(sort_spills(&unbounded), 0, "{unbounded}");
+
+    // Too small even to spill: the error says which budget to raise.
+    let r = fletch(&["sql", "-q", "--memory-limit", "1M", "-c", BIG_SORT]);
+    assert_fails(&r, 1, "raise --memory-limit", "a budget smaller than a sort's merge buffer");
+    let r = fletch(&["sql", "-q", "--memory-limit", "lots", "-c", "SELECT 1"]);
+    assert_fails(&r, 2, "--memory-limit: expected bytes", "a limit that is no size");
+    let r = fletch(&["run", "taar-locale", "-q", "--data-root", "x", "--output-root", "y", "--memory-limit", "8X"]);
+    assert_fails(&r, 2, "`8X`", "a job's limit that is no size");
+
+    // On a cluster the executors' own budgets apply (to the hashes as a table:
+    // Ballista cannot ship generate_series).
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("hashes")).unwrap();
+    let hashes = data.join("hashes/part-0.parquet");
+    let copy = format!("COPY (SELECT CAST(md5(CAST(v AS VARCHAR)) AS VARCHAR) AS h FROM generate_series(1, 1000000) AS t(v)) TO '{}'", hashes.display());
+    ok(fletch(&["sql", "-q", "--allowed-roots", data.to_str().unwrap(), "-c", &copy]));
+    let cluster = Cluster::start_with(&tmp.path().join("cluster"), 2, &[], &[], &["--memory-limit", "1M"]);
+    let rank = "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY h) AS r FROM hashes)";
+    let r = fletch(&["sql", "-q", "--data-root", data.to_str().unwrap(), "--scheduler", &cluster.scheduler, "-c", rank]);
+    assert_fails(&r, 1, "raise --memory-limit", "executors whose budget is too small");
+}

@@ -20,6 +20,15 @@ pub struct Cli {
     /// Logs on stderr as text lines or as JSON objects (one per line).
     #[arg(long, global = true, value_enum, env = "FLETCH_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Memory this process's queries may hold before sorts and aggregations
+    /// spill to disk: bytes (8G, 512M), a share of the machine's or the
+    /// container's memory (75%), or `none`.
+    // The ids are the jobs' flag names, so that completions can merge them.
+    #[arg(id = "memory-limit", long, value_name = "SIZE", global = true, env = "FLETCH_MEMORY_LIMIT", default_value = fletch_engine::memory::DEFAULT_LIMIT)]
+    pub memory_limit: String,
+    /// Where queries spill (default: an executor's --work-dir/spill, else the OS's temp directory).
+    #[arg(id = "spill-dir", long, value_name = "DIR", global = true, env = "FLETCH_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Cmd,
 }

@@ -121,6 +121,15 @@ async fn gen_cmd(args: &GenArgs, quiet: bool) -> Result<()> {
 
 async fn dispatch(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
+    let spill_dir = match &cli.cmd {
+        Cmd::Executor { work_dir, .. } => cli.spill_dir.or_else(|| Some(work_dir.join("spill"))),
+        _ => cli.spill_dir,
+    };
+    let budget = (cli.memory_limit, spill_dir);
+    // `fletch run JOB --memory-limit ...` is the job's flag: run_cmd sets the budget.
+    if !matches!(cli.cmd, Cmd::Run { .. }) {
+        fletch_engine::memory::set_budget(&budget.0, budget.1.clone())?;
+    }
     match cli.cmd {
         Cmd::Scheduler { bind, external_host, flight_sql, executor_timeout, auth_token_file, allowed_roots } => {
             confine(&[], &allowed_roots)?;
@@ -137,10 +146,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
             confine(&[], &allowed_roots)?;
             let token = auth_token_file.as_deref().map(Token::from_file).transpose()?;
             let scheduler_wait = std::time::Duration::from_secs(scheduler_wait);
-            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, token, health_bind }).await
+            let memory_limit = fletch_engine::memory::limit_bytes(&budget.0)?;
+            cluster::run_executor(ExecutorOptions { scheduler, bind, external_host, work_dir, concurrent_tasks, scheduler_wait, token, health_bind, memory_limit }).await
         }
         Cmd::Sql(sql) => sql_cmd::run(sql, quiet).await,
-        Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet).await,
+        Cmd::Run { job, args } => run_cmd::run(&job, &args, quiet, budget).await,
         Cmd::Gen(args) => gen_cmd(&args, quiet).await,
         Cmd::Serve { service: args::Service::Lookalike(args) } => serve_cmd::lookalike(args).await,
         Cmd::Jobs { format: Summary::Json } => say(&jobs_cmd::json().to_string()),

@@ -1,6 +1,7 @@
 //! `fletch run JOB [flags]`: flags come from the job's parameter specs.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
@@ -53,7 +54,8 @@ pub fn command(job: &dyn Job) -> Command {
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress lines"))
 }
 
-pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
+/// `budget` is fletch's own `--memory-limit` and `--spill-dir`, which the job's flags override.
+pub async fn run(name: &str, raw_args: &[String], quiet: bool, budget: (String, Option<PathBuf>)) -> Result<()> {
     let job = fletch_jobs::find(name).expect("clap checked the job name");
     let cmd = command(job).no_binary_name(true);
     let valid: Vec<_> = cmd.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
@@ -84,6 +86,8 @@ pub async fn run(name: &str, raw_args: &[String], quiet: bool) -> Result<()> {
     }
     let args = JobArgs::parse(job.spec().params, &raw)?;
     fletch_engine::stores::confine_local_files(opts.local_roots());
+    let limit = matches.get_one::<String>("memory-limit").cloned().unwrap_or(budget.0);
+    fletch_engine::memory::set_budget(&limit, matches.get_one::<String>("spill-dir").map(PathBuf::from).or(budget.1))?;
 
     let progress = Progress::new(quiet);
     let mode = match &opts.mode {

@@ -97,6 +97,9 @@ pub struct ExecutorOptions {
     pub token: Option<Token>,
     /// Where to serve `/healthz` and `/readyz` over HTTP, if anywhere.
     pub health_bind: Option<SocketAddr>,
+    /// Bytes the executor's tasks may hold, split evenly over the task slots
+    /// (Ballista gives each task a spilling pool of its share); `None`: unbounded.
+    pub memory_limit: Option<usize>,
 }
 
 /// Runs an executor until SIGINT or SIGTERM ([`Error::Stopped`]) or the
@@ -131,6 +134,8 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<()> {
         // instead, so one attempt is enough here.
         scheduler_connect_timeout_seconds: 0,
         vcores,
+        // Ballista reads 0 as unbounded.
+        memory_pool_size: Some(opts.memory_limit.unwrap_or(0) as u64),
         task_scheduling_policy: policy(),
         work_dir: Some(opts.work_dir.display().to_string()),
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,

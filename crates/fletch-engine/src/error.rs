@@ -70,7 +70,12 @@ impl fmt::Display for Error {
 /// The innermost message of `e`, with a cluster job's failure made readable.
 fn root_message(e: &DataFusionError) -> String {
     let root = e.find_root().to_string();
-    job_failure(&root).unwrap_or_else(|| root.trim().to_string())
+    let message = job_failure(&root).unwrap_or_else(|| root.trim().to_string());
+    if message.contains("Resources exhausted") || message.contains("ResourcesExhausted") {
+        // Sorts and aggregations spill; a hash join's build side and open Parquet writers cannot.
+        return format!("{message}\nthe process's memory budget is too small for this step: raise --memory-limit (FLETCH_MEMORY_LIMIT; an executor's own on a cluster)");
+    }
+    message
 }
 
 /// A Ballista job failure says what failed as the Debug text of the task's

@@ -18,6 +18,7 @@ pub mod flight_sql;
 pub mod gcs;
 pub mod gzip_lines;
 pub mod location;
+pub mod memory;
 pub mod outputs;
 pub mod params;
 pub mod progress;

@@ -88,4 +88,6 @@ pub const COMMON_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("executor-wait", ParamType::Int, "seconds to wait for an executor to register with the scheduler").default("120"),
     ParamSpec::new("stall-timeout", ParamType::Int, "seconds a cluster job may complete no stage before it is cancelled").default("600"),
     ParamSpec::new("job-retries", ParamType::Int, "how often a step whose cluster job stalled or lost an executor runs again").default("1"),
+    ParamSpec::new("memory-limit", ParamType::String, "memory embedded queries may hold before sorts and aggregations spill: bytes (8G, 512M), a share of the machine's or container's memory, or none [default: fletch's --memory-limit, 75%]"),
+    ParamSpec::new("spill-dir", ParamType::String, "where embedded queries spill [default: the OS's temp directory]"),
 ];
