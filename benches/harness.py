@@ -42,6 +42,8 @@ JOBS = {
         "datasets": ["lookalike"],
         "fletch": [],
         "port": ["lookalike_prepare.py"],
+        # The fastest peer per stage (issue #28); its outputs are checked like PySpark's.
+        "duckdb": ["lookalike_prepare.py"],
         "tables": {
             "lookalike_keywords": ["keyword"],
             "lookalike_persona": ["did"],
@@ -255,6 +257,9 @@ def run_job(args, job, scale, cluster):
         "pyspark": lambda out: ([python, os.path.join(HERE, "pyspark", spec["port"][0]), *spec["port"][1:],
                                  "--data-root", data, "--output-root", out], ()),
     }
+    if "duckdb" in spec:
+        engines["duckdb"] = lambda out: ([python, os.path.join(HERE, "duckdb", spec["duckdb"][0]), *spec["duckdb"][1:],
+                                          "--data-root", data, "--output-root", out], ())
     result = {"job": job, "scale": scale, "reps": args.reps, "engines": {}}
     for engine, command in engines.items():
         runs = []
@@ -264,7 +269,7 @@ def run_job(args, job, scale, cluster):
             log = os.path.join(args.work, "logs", f"{job}-{scale}-{engine}-{rep}.log")
             cmd, extra = command(out)
             wall, cpu, rss, stdout = measured(cmd, log, extra)
-            stages = json.loads(stdout.strip().splitlines()[-1]) if engine == "pyspark" else fletch_stages(log, job)
+            stages = fletch_stages(log, job) if engine.startswith("fletch") else json.loads(stdout.strip().splitlines()[-1])
             runs.append({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss / 2**20), "stages_s": stages})
             print(f"{job} scale {scale} {engine} #{rep + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss / 2**20:.0f} MB", flush=True)
         result["engines"][engine] = {
@@ -275,7 +280,7 @@ def run_job(args, job, scale, cluster):
         }
     # The last repetition's outputs must agree.
     outs = {e: os.path.join(args.work, "out", f"{job}-{scale}-{e}") for e in engines}
-    for other in ("fletch-cluster", "pyspark"):
+    for other in [e for e in engines if e != "fletch-embedded"]:
         for t, key in spec["tables"].items():
             diff = same_table(os.path.join(outs["fletch-embedded"], t), os.path.join(outs[other], t), key)
             if diff:
@@ -298,6 +303,8 @@ def run_job(args, job, scale, cluster):
                                + [f"{t} (same {k}s vs PySpark)" for t, (k, _) in spec.get("clusters", {}).items()])
     med = {e: result["engines"][e]["wall_s"]["median"] for e in engines}
     result["pyspark_over_fletch"] = round(med["pyspark"] / med["fletch-embedded"], 2)
+    if "duckdb" in med:
+        result["duckdb_over_fletch"] = round(med["duckdb"] / med["fletch-embedded"], 2)
     result["cluster_over_embedded"] = round(med["fletch-cluster"] / med["fletch-embedded"], 2)
     return result
 

@@ -1,6 +1,8 @@
 -- Effective keywords (main_keywords.py): keywords whose share of the shows
 -- of mapped apps in [$start_time, $end_time) is above $threshold, strictly.
--- Shows of apps without a keyword do not count in the total.
+-- Shows of apps without a keyword do not count in the total. The total is a
+-- window over the per-keyword counts: a second reference to the CTE would
+-- scan the show log twice.
 WITH shows AS (
     SELECT k.keyword, count(*) AS shows
     FROM ads_showlog s
@@ -10,5 +12,5 @@ WITH shows AS (
     GROUP BY k.keyword
 )
 SELECT keyword
-FROM shows
-WHERE shows > $threshold * (SELECT sum(shows) FROM shows)
+FROM (SELECT keyword, shows, sum(shows) OVER () AS total FROM shows)
+WHERE shows > $threshold * total

@@ -16,11 +16,12 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::Result;
 use crate::remote::Cluster;
-use crate::{codec, stores};
+use crate::{codec, memory, stores};
 
-/// The runtime every process uses: fletch's object-store registry.
+/// The runtime every process uses: fletch's object-store registry and the
+/// process's memory budget ([`crate::memory`]).
 pub fn runtime_env() -> DfResult<Arc<RuntimeEnv>> {
-    RuntimeEnvBuilder::new().with_object_store_registry(stores::registry()).build_arc()
+    memory::apply(RuntimeEnvBuilder::new().with_object_store_registry(stores::registry())).build_arc()
 }
 
 /// Ballista's session (DataFusion defaults including nested functions, its
@@ -55,9 +56,14 @@ pub fn embedded_config() -> SessionConfig {
 }
 
 /// Parquet outputs are Snappy-compressed, as Spark (and so the original
-/// jobs) wrote them, instead of DataFusion's default zstd(3).
+/// jobs) wrote them, instead of DataFusion's default zstd(3). Row groups of
+/// 128 Ki rows instead of 1 Mi: a partitioned write buffers one open row
+/// group per partition, which took lookalike-prepare's clean stage to 2.6 GB
+/// (0.95 GB so, no slower).
 fn with_output_settings(config: SessionConfig) -> SessionConfig {
-    config.set_str("datafusion.execution.parquet.compression", "snappy")
+    config
+        .set_str("datafusion.execution.parquet.compression", "snappy")
+        .set_usize("datafusion.execution.parquet.max_row_group_size", 128 * 1024)
 }
 
 /// The settings of every session on a cluster (client, scheduler, executors):
