@@ -70,8 +70,18 @@ fn with_output_settings(config: SessionConfig) -> SessionConfig {
 /// Ballista's static planner, because the adaptive one it enables by default
 /// does not recover from a lost executor (apache/datafusion-ballista#1986:
 /// jobs hang with "Can't find active stage to update stage outputs").
+///
+/// Hash joins, as embedded: Ballista 55 defaults to sort-merge joins (they
+/// spill), which sorted and shuffled lookalike's 13M clean shows twice: its
+/// showlog step took 55 s on a local cluster, 28 s with hash joins (17 s
+/// embedded), the whole job 114 s, then 71 s. fletch's build sides are
+/// one row per user or a dimension table; those under Ballista's broadcast
+/// threshold (128 MB) are collected per task instead of shuffled, and one
+/// that outgrows an executor's memory budget fails naming it.
 pub fn cluster_config() -> SessionConfig {
-    with_output_settings(SessionConfig::new_with_ballista()).set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+    with_output_settings(SessionConfig::new_with_ballista())
+        .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+        .set_bool("datafusion.optimizer.prefer_hash_join", true)
 }
 
 /// Where queries run.
