@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::recovery::Recoveries;
 use crate::{codec, remote, server};
 use crate::signals::stop_signal;
-use crate::session::{cluster_config, executor_registry, runtime_env, session_state};
+use crate::session::{cluster_config, executor_registry, runtime_env, scheduler_session_state};
 
 /// Both sides must agree. Pull-staged, not Ballista 55's default push-staged:
 /// the scheduler's slot count of a pushing cluster leaks the slots of tasks
@@ -60,7 +60,7 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         expire_dead_executor_interval_seconds: HEARTBEAT_SECONDS,
         ..Default::default()
     }
-    .with_override_session_builder(Arc::new(session_state))
+    .with_override_session_builder(Arc::new(scheduler_session_state))
     .with_override_config_producer(Arc::new(cluster_config));
     let config = SchedulerConfig { override_logical_codec: Some(codec::logical_codec()), override_physical_codec: Some(codec::physical_codec()), ..config };
     let cluster = BallistaCluster::new_from_config(&config)

@@ -2,8 +2,8 @@
 //! plus the table providers of fletch's table functions, of input tables
 //! read without some files, of databases, of gzipped text, of TSV files and of similar users
 //! (logical plans, client to scheduler), and the database scans, gzip and TSV readers
-//! and similarity blocks executors
-//! run (physical plans, scheduler to executors), which DataFusion cannot
+//! and similarity blocks executors run, and per-task output writes (physical
+//! plans, scheduler to executors), which DataFusion cannot
 //! serialise by itself.
 //! Unknown nodes go to Ballista's codecs.
 
@@ -27,6 +27,7 @@ use crate::db::scan::DB_SCAN_TAG;
 use crate::db::{DbScan, DbScanExec, DbTable};
 use crate::gzip_lines::{GZIP_LINES_TAG, GzipLines, GzipLinesExec, GzipLinesTable};
 use crate::similar_users::{SIMILAR_USERS_TAG, SimilarUsers, SimilarUsersExec, SimilarUsersTable};
+use crate::split_sink::{SPLIT_SINK_TAG, SplitSinkExec};
 use crate::tsv::{TSV_TAG, TsvExec, TsvFiles, TsvTable};
 
 /// Marks a `json_list` provider; the URL follows as UTF-8.
@@ -157,6 +158,11 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             let [files] = inputs else { return exec_err!("TsvExec: expected one input, got {}", inputs.len()) };
             return Ok(Arc::new(TsvExec::over(work, files.clone())));
         }
+        if let Some(sink) = buf.strip_prefix(SPLIT_SINK_TAG) {
+            let sink = datafusion_proto::bytes::physical_plan_from_bytes(sink, ctx)?;
+            let [rows] = inputs else { return exec_err!("SplitSinkExec: expected one input, got {}", inputs.len()) };
+            return Ok(Arc::new(SplitSinkExec::new(&sink, rows.clone())?));
+        }
         self.inner.try_decode(buf, inputs, ctx, converter)
     }
 
@@ -179,6 +185,12 @@ impl PhysicalExtensionCodec for FletchPhysicalCodec {
             // The file URLs travel as the node's input.
             buf.extend_from_slice(TSV_TAG);
             return serde_json::to_writer(buf, exec.work()).map_err(|e| DataFusionError::Internal(format!("TsvExec: {e}")));
+        }
+        if let Some(exec) = node.downcast_ref::<SplitSinkExec>() {
+            // The rows travel as the node's input; the sink as DataFusion's protobuf.
+            buf.extend_from_slice(SPLIT_SINK_TAG);
+            buf.extend_from_slice(&datafusion_proto::bytes::physical_plan_to_bytes(exec.sink().clone())?);
+            return Ok(());
         }
         self.inner.try_encode(node, buf, converter)
     }

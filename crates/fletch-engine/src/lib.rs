@@ -29,6 +29,7 @@ pub mod server;
 pub mod session;
 pub mod signals;
 pub mod similar_users;
+pub mod split_sink;
 pub mod stores;
 pub mod tsv;
 pub mod work_items;

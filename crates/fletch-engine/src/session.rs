@@ -37,6 +37,15 @@ pub fn session_state(config: SessionConfig) -> DfResult<SessionState> {
     Ok(state)
 }
 
+/// The scheduler's session: [`session_state`] plus the rule that writes
+/// outputs from the tasks that make their rows ([`crate::split_sink`]).
+pub fn scheduler_session_state(config: SessionConfig) -> DfResult<SessionState> {
+    let state = session_state(config)?;
+    Ok(datafusion::execution::SessionStateBuilder::new_from_existing(state)
+        .with_physical_optimizer_rule(Arc::new(crate::split_sink::SplitSinks))
+        .build())
+}
+
 /// Executors decode tasks with this registry; built from the same state so
 /// it carries DataFusion's nested functions too (Ballista's default lacks them).
 pub fn executor_registry() -> DfResult<Arc<BallistaFunctionRegistry>> {
@@ -78,10 +87,15 @@ fn with_output_settings(config: SessionConfig) -> SessionConfig {
 /// one row per user or a dimension table; those under Ballista's broadcast
 /// threshold (128 MB) are collected per task instead of shuffled, and one
 /// that outgrows an executor's memory budget fails naming it.
+///
+/// Outputs are written by the tasks that make their rows
+/// ([`crate::split_sink`]), so each task writes one file per partition
+/// value rather than DataFusion's four parallel files.
 pub fn cluster_config() -> SessionConfig {
     with_output_settings(SessionConfig::new_with_ballista())
         .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
         .set_bool("datafusion.optimizer.prefer_hash_join", true)
+        .set_usize("datafusion.execution.minimum_parallel_output_files", 1)
 }
 
 /// Where queries run.

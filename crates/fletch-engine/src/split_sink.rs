@@ -1,0 +1,221 @@
+//! Output writes on a cluster, one per task. DataFusion's `DataSinkExec`
+//! takes a single input partition, so Ballista ends the stage that makes the
+//! rows, sends all of them through shuffle files to one task, and that task
+//! encodes the whole table. [`SplitSinks`] (a scheduler-side rule) replaces
+//! `DataSinkExec(CoalescePartitionsExec(rows))` with [`SplitSinkExec`], which
+//! writes each partition of `rows` with the same sink where it is made, as
+//! Spark's tasks write their own files. Each write names its files with an id
+//! of its own, so the tasks never collide. A table partitioned by columns
+//! (`day=*/`) is first spread by those columns, as Spark users do before
+//! `partitionBy`: each folder is then written by one task, in one file, not
+//! one file per task.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{RecordBatch, UInt64Array};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::datasource::file_format::json::JsonSink;
+use datafusion::datasource::file_format::parquet::ParquetSink;
+use datafusion::datasource::physical_plan::{FileSink, FileSinkConfig};
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::expressions::Column;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::execution_plan::{
+    Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions, execute_input_stream,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+
+/// The physical-plan codec's tag; the sink follows as DataFusion's protobuf.
+pub const SPLIT_SINK_TAG: &[u8] = b"fletch.split_sink\0";
+
+/// Writes every partition of its input with `sink`'s `DataSink`, giving
+/// one row count per partition.
+#[derive(Debug)]
+pub struct SplitSinkExec {
+    /// A `DataSinkExec` over an empty input of the rows' schema: the sink
+    /// and its settings, in a form DataFusion's codec carries.
+    sink: Arc<dyn ExecutionPlan>,
+    input: Arc<dyn ExecutionPlan>,
+    properties: Arc<PlanProperties>,
+}
+
+impl SplitSinkExec {
+    /// `sink` (a `DataSinkExec`, whatever its input) writing `input`.
+    pub fn new(sink: &Arc<dyn ExecutionPlan>, input: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        if sink.downcast_ref::<DataSinkExec>().is_none() {
+            return Err(DataFusionError::Internal(format!("SplitSinkExec needs a DataSinkExec, not {}", sink.name())));
+        }
+        let empty: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(input.schema()));
+        let sink = sink.clone().replace_children(vec![empty], ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute))?;
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(sink.schema()),
+            Partitioning::UnknownPartitioning(input.properties().output_partitioning().partition_count()),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        Ok(Self { sink, input, properties: Arc::new(properties) })
+    }
+
+    /// The `DataSinkExec` the codec sends (its input is empty).
+    pub fn sink(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.sink
+    }
+
+    fn data_sink(&self) -> &DataSinkExec {
+        self.sink.downcast_ref::<DataSinkExec>().expect("checked by new")
+    }
+}
+
+impl DisplayAs for SplitSinkExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "SplitSinkExec: per partition, ")?;
+        self.data_sink().sink().fmt_as(t, f)
+    }
+}
+
+impl ExecutionPlan for SplitSinkExec {
+    fn name(&self) -> &str {
+        "SplitSinkExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn apply_expressions(&self, _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input] = <[_; 1]>::try_from(children).map_err(|c| DataFusionError::Internal(format!("SplitSinkExec takes one input, not {}", c.len())))?;
+        Ok(Arc::new(Self::new(&self.sink, input)?))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let data = execute_input_stream(self.input.clone(), self.data_sink().sink().schema().clone(), partition, context.clone())?;
+        let plan = self.sink.clone();
+        let schema = self.schema();
+        let counted = schema.clone();
+        let written = futures::stream::once(async move {
+            let rows = plan.downcast_ref::<DataSinkExec>().expect("checked by new").sink().write_all(data, &context).await?;
+            Ok(RecordBatch::try_new(counted, vec![Arc::new(UInt64Array::from(vec![rows]))])?)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, written)))
+    }
+}
+
+/// The scheduler's rule: a Parquet or JSON sink over a coalesce of several
+/// partitions writes them one task each instead. Other sinks, sinks that
+/// keep an order, and a coalesce with a limit stay as they are.
+#[derive(Debug, Default)]
+pub struct SplitSinks;
+
+/// The file settings of the sinks fletch writes with.
+fn file_config(sink: &dyn DataSink) -> Option<&FileSinkConfig> {
+    match (sink.downcast_ref::<ParquetSink>(), sink.downcast_ref::<JsonSink>()) {
+        (Some(parquet), _) => Some(parquet.config()),
+        (_, Some(json)) => Some(json.config()),
+        _ => None,
+    }
+}
+
+impl PhysicalOptimizerRule for SplitSinks {
+    fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            let Some(sink) = node.downcast_ref::<DataSinkExec>() else { return Ok(Transformed::no(node)) };
+            let Some(coalesce) = sink.input().downcast_ref::<CoalescePartitionsExec>() else { return Ok(Transformed::no(node)) };
+            let Some(config) = file_config(sink.sink()) else { return Ok(Transformed::no(node)) };
+            let mut rows = coalesce.input().clone();
+            let tasks = rows.properties().output_partitioning().partition_count();
+            if sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
+                return Ok(Transformed::no(node));
+            }
+            if !config.table_partition_cols.is_empty() {
+                let schema = rows.schema();
+                let by = config.table_partition_cols.iter().map(|(name, _)| Ok(Arc::new(Column::new_with_schema(name, &schema)?) as Arc<dyn PhysicalExpr>));
+                rows = Arc::new(RepartitionExec::try_new(rows, Partitioning::Hash(by.collect::<Result<_>>()?, tasks))?);
+            }
+            Ok(Transformed::yes(Arc::new(SplitSinkExec::new(&node, rows)?) as Arc<dyn ExecutionPlan>))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "fletch_split_sinks"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, UInt64Type};
+    use datafusion::datasource::MemTable;
+    use datafusion::physical_plan::{collect, displayable};
+    use datafusion::prelude::{SessionConfig, SessionContext};
+    use datafusion_proto::bytes::{physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec};
+
+    use super::*;
+    use crate::codec::FletchPhysicalCodec;
+
+    #[tokio::test]
+    async fn each_partition_writes_its_own_files_after_a_trip_through_the_codec() {
+        let config = SessionConfig::new().with_target_partitions(3).set_usize("datafusion.execution.minimum_parallel_output_files", 1);
+        let ctx = SessionContext::new_with_state(crate::session::scheduler_session_state(config).unwrap());
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false), Field::new("part", DataType::Int64, false)]));
+        let batch = |xs: &[i64]| RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(xs.to_vec())), Arc::new(Int64Array::from(xs.iter().map(|x| x % 2).collect::<Vec<_>>()))]).unwrap();
+        let partitions = vec![vec![batch(&[1, 2, 3])], vec![batch(&[4, 5])], vec![batch(&[6])]];
+        ctx.register_table("t", Arc::new(MemTable::try_new(schema.clone(), partitions).unwrap())).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let copy = format!("COPY (SELECT * FROM t) TO '{}/' STORED AS PARQUET PARTITIONED BY (part)", dir.path().display());
+        let plan = ctx.sql(&copy).await.unwrap().create_physical_plan().await.unwrap();
+        let shown = displayable(plan.as_ref()).indent(false).to_string();
+        assert!(shown.starts_with("SplitSinkExec: per partition") && !shown.contains("CoalescePartitionsExec"), "{shown}");
+        assert!(shown.contains("RepartitionExec: partitioning=Hash([part@1], 3)"), "{shown}");
+
+        // As executors get it: through fletch's codec, the sink as protobuf.
+        let codec = FletchPhysicalCodec::default();
+        let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec).unwrap();
+        let plan = physical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
+        assert_eq!(displayable(plan.as_ref()).indent(false).to_string(), shown);
+        let counts: Vec<u64> = collect(plan, ctx.task_ctx()).await.unwrap().iter().map(|b| b.column(0).as_primitive::<UInt64Type>().value(0)).collect();
+        assert_eq!(counts.iter().sum::<u64>(), 6);
+        assert_eq!(counts.len(), 3, "one count per partition");
+
+        // Spread by `part` first: each folder written by one task, in one file.
+        for folder in ["part=0", "part=1"] {
+            assert_eq!(std::fs::read_dir(dir.path().join(folder)).unwrap().count(), 1, "{folder}");
+        }
+        let rows = ctx.read_parquet(dir.path().to_str().unwrap(), Default::default()).await.unwrap().sort_by(vec![datafusion::prelude::col("x")]).unwrap();
+        let xs: Vec<i64> = rows.collect().await.unwrap().iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
+        assert_eq!(xs, [1, 2, 3, 4, 5, 6]);
+    }
+
+    #[tokio::test]
+    async fn a_single_partition_keeps_datafusions_sink() {
+        let ctx = SessionContext::new_with_state(crate::session::scheduler_session_state(SessionConfig::new().with_target_partitions(1)).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let plan = ctx.sql(&format!("COPY (SELECT 1 AS x) TO '{}/' STORED AS PARQUET", dir.path().display())).await.unwrap().create_physical_plan().await.unwrap();
+        assert_eq!(plan.name(), "DataSinkExec");
+    }
+}
