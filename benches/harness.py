@@ -25,7 +25,7 @@ import time
 
 import psutil
 
-from compare import same_json, same_members, same_shape, same_table
+from compare import digest, same_digest, same_json, same_members, same_shape, same_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -121,7 +121,15 @@ PROFILES = {
     # it, and the TAAR jobs at scales 1 and 5 (1M and 5M client-days) with 0.3.
     "full": {"lookalike-prepare": [0.1, 0.3, 1.0], "taar-locale": [0.3, 1.0, 5.0], "taar-lite-guidranking": [0.3, 1.0, 5.0],
              "taar-lite-guidguid": [0.3, 1.0, 5.0], "taar-similarity": [0.3, 1.0, 5.0], "taar-collaborative": [0.3, 1.0, 5.0]},
+    # Issue #28's scaling run: 45M, 135M and 450M shows, fletch only (a peer at
+    # scale 10 would take most of an hour), usually under a fixed --memory-limit.
+    "scaling": {"lookalike-prepare": [1.0, 3.0, 10.0]},
 }
+# The engines of a profile, when not every one.
+PROFILE_ENGINES = {"scaling": ["fletch-embedded", "fletch-cluster"]}
+# Profiles whose outputs are too large to keep side by side: each engine's
+# tables are reduced to digests (compare.digest) and deleted after its runs.
+DIGESTED = {"scaling"}
 
 
 class Sampler:
@@ -260,7 +268,10 @@ def run_job(args, job, scale, cluster):
     if "duckdb" in spec:
         engines["duckdb"] = lambda out: ([python, os.path.join(HERE, "duckdb", spec["duckdb"][0]), *spec["duckdb"][1:],
                                           "--data-root", data, "--output-root", out], ())
+    wanted = args.engines.split(",") if args.engines else PROFILE_ENGINES.get(args.profile, list(engines))
+    engines = {e: c for e, c in engines.items() if e in wanted}
     result = {"job": job, "scale": scale, "reps": args.reps, "engines": {}}
+    digests = {}
     for engine, command in engines.items():
         runs = []
         for rep in range(args.reps):
@@ -272,6 +283,9 @@ def run_job(args, job, scale, cluster):
             stages = fletch_stages(log, job) if engine.startswith("fletch") else json.loads(stdout.strip().splitlines()[-1])
             runs.append({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss / 2**20), "stages_s": stages})
             print(f"{job} scale {scale} {engine} #{rep + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss / 2**20:.0f} MB", flush=True)
+        if args.profile in DIGESTED:
+            digests[engine] = {t: digest(os.path.join(out, t)) for t in spec["tables"]}
+            shutil.rmtree(out)
         result["engines"][engine] = {
             "runs": runs,
             "wall_s": summary([r["wall_s"] for r in runs]),
@@ -280,7 +294,12 @@ def run_job(args, job, scale, cluster):
         }
     # The last repetition's outputs must agree.
     outs = {e: os.path.join(args.work, "out", f"{job}-{scale}-{e}") for e in engines}
-    for other in [e for e in engines if e != "fletch-embedded"]:
+    for other in [e for e in digests if e != "fletch-embedded"]:
+        for t in spec["tables"]:
+            diff = same_digest(digests["fletch-embedded"][t], digests[other][t])
+            if diff:
+                sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, table {t}, fletch-embedded vs {other}: {diff}")
+    for other in [e for e in engines if e != "fletch-embedded" and not digests]:
         for t, key in spec["tables"].items():
             diff = same_table(os.path.join(outs["fletch-embedded"], t), os.path.join(outs[other], t), key)
             if diff:
@@ -299,13 +318,12 @@ def run_job(args, job, scale, cluster):
                 diff, result["clusterings"] = same_members(a, b, key, group)
             if diff:
                 sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, table {t}, fletch-embedded vs {other}: {diff}")
-    result["outputs_agree"] = (sorted(spec["tables"]) + spec["json"] + [f"{n} (shape vs PySpark)" for n in spec.get("json_shape", [])]
+    result["outputs_agree"] = ([f"{t} (digest)" if digests else t for t in sorted(spec["tables"])] + spec["json"] + [f"{n} (shape vs PySpark)" for n in spec.get("json_shape", [])]
                                + [f"{t} (same {k}s vs PySpark)" for t, (k, _) in spec.get("clusters", {}).items()])
     med = {e: result["engines"][e]["wall_s"]["median"] for e in engines}
-    result["pyspark_over_fletch"] = round(med["pyspark"] / med["fletch-embedded"], 2)
-    if "duckdb" in med:
-        result["duckdb_over_fletch"] = round(med["duckdb"] / med["fletch-embedded"], 2)
-    result["cluster_over_embedded"] = round(med["fletch-cluster"] / med["fletch-embedded"], 2)
+    for e, ratio in [("pyspark", "pyspark_over_fletch"), ("duckdb", "duckdb_over_fletch"), ("fletch-cluster", "cluster_over_embedded")]:
+        if e in med:
+            result[ratio] = round(med[e] / med["fletch-embedded"], 2)
     return result
 
 
@@ -334,7 +352,12 @@ def main():
     p.add_argument("--work", default=os.path.join(HERE, "work"))
     p.add_argument("--jobs", default=",".join(JOBS))
     p.add_argument("--scales", help="only these scales of the profile, e.g. 1.0,5.0")
+    p.add_argument("--engines", help="only these engines, e.g. fletch-embedded (default: the profile's)")
+    p.add_argument("--memory-limit", help="fletch's --memory-limit for every fletch process, the cluster's included (e.g. 2G)")
     args = p.parse_args()
+    if args.memory_limit:
+        # Inherited by the embedded runs and by the local cluster's processes.
+        os.environ["FLETCH_MEMORY_LIMIT"] = args.memory_limit
     for d in ("logs", "out"):
         os.makedirs(os.path.join(args.work, d), exist_ok=True)
     # Taken before the runs: what was measured, whatever changes meanwhile.
@@ -354,6 +377,7 @@ def main():
               "versions": measured_versions, "results": results}
     for r in results:
         r["date"], r["fletch"] = report["date"], report["versions"]["fletch"]
+        r["memory_limit"] = args.memory_limit or "default (75% of memory)"
     suffix = f"-{m['cores']}core-{m['memory_gib']}gib-{args.profile}.json"
     path = os.path.join(HERE, "results", report["date"] + suffix)
     os.makedirs(os.path.dirname(path), exist_ok=True)
