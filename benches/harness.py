@@ -319,7 +319,8 @@ def run_job(args, job, scale, cluster):
             if diff:
                 sys.exit(f"OUTPUTS DISAGREE: {job} scale {scale}, table {t}, fletch-embedded vs {other}: {diff}")
     result["outputs_agree"] = ([f"{t} (digest)" if digests else t for t in sorted(spec["tables"])] + spec["json"] + [f"{n} (shape vs PySpark)" for n in spec.get("json_shape", [])]
-                               + [f"{t} (same {k}s vs PySpark)" for t, (k, _) in spec.get("clusters", {}).items()])
+                               + [f"{t} (same {k}s vs PySpark)" for t, (k, _) in spec.get("clusters", {}).items()]
+                               if len(engines) > 1 else [])
     med = {e: result["engines"][e]["wall_s"]["median"] for e in engines}
     for e, ratio in [("pyspark", "pyspark_over_fletch"), ("duckdb", "duckdb_over_fletch"), ("fletch-cluster", "cluster_over_embedded")]:
         if e in med:

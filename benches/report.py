@@ -74,7 +74,7 @@ def table(report):
                   + "; ".join(f"scale {r['scale']}: {r['clusterings']['clusters'][0]} and {r['clusterings']['clusters'][1]} clusters, "
                               f"ARI {r['clusterings']['adjusted_rand_index']}" for r in clusterings) + "."]
     lines += ["", "Outputs compared, fletch embedded against the cluster and the peers (tables row by row, JSON exactly unless noted): "
-              + "; ".join(f"{r['job']} {r['scale']}: {', '.join(r['outputs_agree'])}" for r in report["results"]) + "."]
+              + "; ".join(f"{r['job']} {r['scale']}: {', '.join(r['outputs_agree'])}" for r in report["results"] if r["outputs_agree"]) + "."]
     return "\n".join(lines)
 
 
@@ -163,6 +163,7 @@ def scaling_chart(report, path):
         ax.legend(fontsize=8)
     time_ax.set_yscale("log")
     time_ax.minorticks_off()
+    time_ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     time_ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     memory_ax.set_ylim(bottom=0)
     fig.tight_layout()
