@@ -1,18 +1,19 @@
 -- Train-ready (main_trainready.py): one row per did with its keyword history,
 -- newest interval first, keywords of an interval by index (keyword_histories,
 -- which needs no ordered aggregate). did_index = bucket * 10^9 + the did's
--- rank in its bucket. age, gender and bucket are the persona's, constant per did.
+-- rank in its bucket. age, gender and bucket are the persona's, constant per
+-- did; the bucket is grouped by, not aggregated (a string max per row).
 WITH users AS (
     SELECT
         did,
+        did_bucket,
         max(age) AS age,
         max(gender) AS gender,
-        max(did_bucket) AS did_bucket,
         keyword_histories(interval_starting_time, keyword_index, keyword, 1 - is_click, is_click) AS h
     FROM unified_logs
     WHERE day >= $start_day AND day <= $end_day
       AND action_time >= $start_time AND action_time < $end_time
-    GROUP BY did
+    GROUP BY did, did_bucket
 )
 SELECT
     age,

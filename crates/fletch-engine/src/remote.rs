@@ -229,10 +229,23 @@ async fn cancel(cluster: &Cluster, job: &str) {
     }
 }
 
-/// Runs `df` to its batches; on a cluster, watched.
+/// The log target of executed plans with their metrics (`RUST_LOG=fletch::plans=debug`).
+pub const PLANS_LOG: &str = "fletch::plans";
+
+/// Runs `df` to its batches; on a cluster, watched. Embedded, the executed
+/// plan is logged with its metrics (rows, time per operator) when
+/// [`PLANS_LOG`] is enabled at debug: `EXPLAIN ANALYZE` of each step.
 pub async fn collect(df: DataFrame) -> Result<Vec<RecordBatch>> {
     let Some(cluster) = df.task_ctx().session_config().get_extension::<Cluster>() else {
-        return Ok(df.collect().await?);
+        if !log::log_enabled!(target: PLANS_LOG, log::Level::Debug) {
+            return Ok(df.collect().await?);
+        }
+        let task_ctx = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let batches = datafusion::physical_plan::collect(plan.clone(), task_ctx).await?;
+        let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true);
+        log::debug!(target: PLANS_LOG, "executed plan:\n{shown}");
+        return Ok(batches);
     };
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;

@@ -8,7 +8,8 @@
 //! of its own, so the tasks never collide. A table partitioned by columns
 //! (`day=*/`) is first spread by those columns, as Spark users do before
 //! `partitionBy`: each folder is then written by one task, in one file, not
-//! one file per task.
+//! one file per task. The tasks' counts are added up into the one row a
+//! `DataSinkExec` gives, so a `COPY` answers the same on a cluster.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,12 +25,17 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::common::ScalarValue;
+use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::physical_expr::aggregate::AggregateExprBuilder;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions, execute_input_stream,
 };
-use datafusion::physical_plan::expressions::Column;
+use datafusion::physical_plan::expressions::{CaseExpr, Column, IsNotNullExpr, Literal};
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
@@ -136,6 +142,21 @@ fn file_config(sink: &dyn DataSink) -> Option<&FileSinkConfig> {
     }
 }
 
+/// `counts` (one per task) added up into one non-null `count`, as `DataSinkExec` gives it.
+fn total(counts: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = counts.schema();
+    let count = Arc::new(Column::new_with_schema("count", &schema)?);
+    let sum = AggregateExprBuilder::new(sum_udaf(), vec![count]).schema(schema.clone()).alias("sum").build()?;
+    let one: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(counts));
+    let summed: Arc<dyn ExecutionPlan> =
+        Arc::new(AggregateExec::try_new(AggregateMode::Single, PhysicalGroupBy::default(), vec![Arc::new(sum)], vec![None], one, schema)?);
+    // coalesce(sum, 0), which DataFusion knows is never null, like the sink's count.
+    let sum: Arc<dyn PhysicalExpr> = Arc::new(Column::new_with_schema("sum", &summed.schema())?);
+    let zero: Arc<dyn PhysicalExpr> = Arc::new(Literal::new(ScalarValue::UInt64(Some(0))));
+    let nonnull = CaseExpr::try_new(None, vec![(Arc::new(IsNotNullExpr::new(sum.clone())), sum)], Some(zero))?;
+    Ok(Arc::new(ProjectionExec::try_new(vec![ProjectionExpr::new(Arc::new(nonnull), "count".to_string())], summed)?))
+}
+
 impl PhysicalOptimizerRule for SplitSinks {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
@@ -152,7 +173,8 @@ impl PhysicalOptimizerRule for SplitSinks {
                 let by = config.table_partition_cols.iter().map(|(name, _)| Ok(Arc::new(Column::new_with_schema(name, &schema)?) as Arc<dyn PhysicalExpr>));
                 rows = Arc::new(RepartitionExec::try_new(rows, Partitioning::Hash(by.collect::<Result<_>>()?, tasks))?);
             }
-            Ok(Transformed::yes(Arc::new(SplitSinkExec::new(&node, rows)?) as Arc<dyn ExecutionPlan>))
+            let split: Arc<dyn ExecutionPlan> = Arc::new(SplitSinkExec::new(&node, rows)?);
+            Ok(Transformed::yes(total(split)?))
         })
         .map(|t| t.data)
     }
@@ -190,7 +212,8 @@ mod tests {
         let copy = format!("COPY (SELECT * FROM t) TO '{}/' STORED AS PARQUET PARTITIONED BY (part)", dir.path().display());
         let plan = ctx.sql(&copy).await.unwrap().create_physical_plan().await.unwrap();
         let shown = displayable(plan.as_ref()).indent(false).to_string();
-        assert!(shown.starts_with("SplitSinkExec: per partition") && !shown.contains("CoalescePartitionsExec"), "{shown}");
+        let split = shown.find("SplitSinkExec: per partition").unwrap_or_else(|| panic!("{shown}"));
+        assert!(!shown[split..].contains("CoalescePartitionsExec"), "{shown}");
         assert!(shown.contains("RepartitionExec: partitioning=Hash([part@1], 3)"), "{shown}");
 
         // As executors get it: through fletch's codec, the sink as protobuf.
@@ -198,9 +221,10 @@ mod tests {
         let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec).unwrap();
         let plan = physical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
         assert_eq!(displayable(plan.as_ref()).indent(false).to_string(), shown);
-        let counts: Vec<u64> = collect(plan, ctx.task_ctx()).await.unwrap().iter().map(|b| b.column(0).as_primitive::<UInt64Type>().value(0)).collect();
-        assert_eq!(counts.iter().sum::<u64>(), 6);
-        assert_eq!(counts.len(), 3, "one count per partition");
+        // One row, the tasks' counts added up, as DataFusion's sink answers.
+        let counts: Vec<u64> = collect(plan.clone(), ctx.task_ctx()).await.unwrap().iter().flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec()).collect();
+        assert_eq!(counts, [6]);
+        assert_eq!(*plan.schema(), Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
 
         // Spread by `part` first: each folder written by one task, in one file.
         for folder in ["part=0", "part=1"] {

@@ -4,7 +4,7 @@
 //! This collects (interval, keyword) counts per group in any order and sorts
 //! once at the end, newest interval first and keyword indices ascending.
 
-use std::collections::HashMap;
+use std::fmt::Write;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
-use datafusion::common::{ScalarValue, plan_err};
+use datafusion::common::{HashMap, ScalarValue, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility};
@@ -136,6 +136,10 @@ struct History {
 impl History {
     /// Adds an entry; returns the change in the number of entries held.
     fn push(&mut self, e: Entry, names: &[String]) -> isize {
+        if self.entries.capacity() == 0 {
+            // Users have tens of entries: skip the first doublings.
+            self.entries.reserve_exact(16);
+        }
         self.entries.push(e);
         let before = self.entries.len();
         if before >= 2 * self.compacted.max(32) {
@@ -153,7 +157,7 @@ impl History {
                 Some(last) if (last.interval, last.kwi) == (e.interval, e.kwi) => {
                     last.shows += e.shows;
                     last.clicks += e.clicks;
-                    if names[e.keyword as usize] < names[last.keyword as usize] {
+                    if e.keyword != last.keyword && names[e.keyword as usize] < names[last.keyword as usize] {
                         last.keyword = e.keyword;
                     }
                 }
@@ -240,18 +244,23 @@ impl Histories {
     }
 }
 
-/// The result for each of `groups` (compacted first).
+/// The result for each of `groups` (compacted first), written straight into
+/// the string builders: a formatted string per entry cost more than the aggregation.
 fn histories(groups: &mut [History], names: &[String]) -> Result<ArrayRef> {
     let mut lists: [ListBuilder<StringBuilder>; 5] = std::array::from_fn(|_| ListBuilder::new(StringBuilder::new()));
     for h in groups.iter_mut() {
         h.compact(names);
         for interval in h.entries.chunk_by(|a, b| a.interval == b.interval) {
-            let join = |f: &dyn Fn(&Entry) -> String| interval.iter().map(f).collect::<Vec<_>>().join(",");
-            lists[0].values().append_value(interval[0].interval.to_string());
-            lists[1].values().append_value(join(&|e| names[e.keyword as usize].clone()));
-            lists[2].values().append_value(join(&|e| e.kwi.to_string()));
-            lists[3].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.shows)));
-            lists[4].values().append_value(join(&|e| format!("{}:{}", e.kwi, e.clicks)));
+            let [times, keywords, kwi, shows, clicks] = &mut lists;
+            write!(times.values(), "{}", interval[0].interval).ok();
+            for (i, e) in interval.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                write!(keywords.values(), "{sep}{}", names[e.keyword as usize]).ok();
+                write!(kwi.values(), "{sep}{}", e.kwi).ok();
+                write!(shows.values(), "{sep}{}:{}", e.kwi, e.shows).ok();
+                write!(clicks.values(), "{sep}{}:{}", e.kwi, e.clicks).ok();
+            }
+            lists.iter_mut().for_each(|l| l.values().append_value(""));
         }
         lists.iter_mut().for_each(|l| l.append(true));
     }
