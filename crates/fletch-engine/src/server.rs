@@ -11,6 +11,7 @@ use axum::http::{Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 
 use crate::auth::{self, Token};
@@ -24,6 +25,13 @@ const FLIGHT_SERVICE: &str = "/arrow.flight.protocol.FlightService/";
 /// Serves `scheduler` on `bind` until the future is dropped.
 pub async fn serve(scheduler: Scheduler, recoveries: Recoveries, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::Cluster(format!("scheduler: cannot listen on {bind}: {e}")))?;
+    // Without TCP_NODELAY (axum's default) every gRPC answer waited for the
+    // executor's delayed ACK: 40 ms per poll, so per task handed out.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            log::warn!("scheduler: cannot set TCP_NODELAY on a connection: {e}");
+        }
+    });
     let config = scheduler.state.config.clone();
     let mut routes = tonic::service::RoutesBuilder::default();
     routes.add_service(
