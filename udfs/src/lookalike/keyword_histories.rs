@@ -134,18 +134,18 @@ struct History {
 }
 
 impl History {
-    /// Adds an entry; returns the change in the number of entries held.
+    /// Adds an entry; returns the change in the entries allocated.
     fn push(&mut self, e: Entry, names: &[String]) -> isize {
-        if self.entries.capacity() == 0 {
+        let allocated = self.entries.capacity();
+        if allocated == 0 {
             // Users have tens of entries: skip the first doublings.
             self.entries.reserve_exact(16);
         }
         self.entries.push(e);
-        let before = self.entries.len();
-        if before >= 2 * self.compacted.max(32) {
+        if self.entries.len() >= 2 * self.compacted.max(32) {
             self.compact(names);
         }
-        1 + self.entries.len() as isize - before as isize
+        self.entries.capacity() as isize - allocated as isize
     }
 
     /// Sorts newest interval first, indices ascending, and adds up equal keys.
@@ -173,8 +173,8 @@ impl History {
 #[derive(Debug, Default)]
 struct Histories {
     groups: Vec<History>,
-    /// Entries held by all groups, kept up to date so `size` is cheap.
-    entries_held: usize,
+    /// Entries allocated by all groups, kept up to date so `size` is cheap.
+    entries_allocated: usize,
     names: Vec<String>,
     ids: HashMap<String, u32>,
 }
@@ -203,7 +203,7 @@ impl Histories {
             }
             let keyword = self.keyword_id(if keyword.is_valid(i) { keyword.value(i) } else { "" });
             let e = Entry { interval: interval.value(i), kwi: kwi.value(i), keyword, shows: count(shows, i), clicks: count(clicks, i) };
-            self.entries_held = self.entries_held.saturating_add_signed(self.groups[g].push(e, &self.names));
+            self.entries_allocated = self.entries_allocated.saturating_add_signed(self.groups[g].push(e, &self.names));
         }
     }
 
@@ -231,21 +231,20 @@ impl Histories {
     /// Takes the groups `emit_to` asks for.
     fn take(&mut self, emit_to: EmitTo) -> Vec<History> {
         let taken = emit_to.take_needed(&mut self.groups);
-        self.entries_held -= taken.iter().map(|h| h.entries.len()).sum::<usize>().min(self.entries_held);
+        self.entries_allocated -= taken.iter().map(|h| h.entries.capacity()).sum::<usize>().min(self.entries_allocated);
         taken
     }
 
-    /// Vectors grow by doubling, so about 1.5 entries are allocated per entry held.
     fn memory(&self) -> usize {
         size_of_val(self)
             + self.groups.capacity() * size_of::<History>()
-            + self.entries_held * size_of::<Entry>() * 3 / 2
+            + self.entries_allocated * size_of::<Entry>()
             + self.names.iter().map(|n| 2 * (n.capacity() + 24) + 8).sum::<usize>()
     }
 }
 
 /// The result for each of `groups` (compacted first), written straight into
-/// the string builders: a formatted string per entry cost more than the aggregation.
+/// the string builders rather than through a `String` per entry.
 fn histories(groups: &mut [History], names: &[String]) -> Result<ArrayRef> {
     let mut lists: [ListBuilder<StringBuilder>; 5] = std::array::from_fn(|_| ListBuilder::new(StringBuilder::new()));
     for h in groups.iter_mut() {
@@ -423,7 +422,13 @@ mod tests {
         let mut merged = Histories::default();
         let state = direct.convert_to_state(&columns, Some(&filter)).unwrap();
         merged.merge_batch(&state, &[0, 0, 0, 0], 1).unwrap();
-        let [a, b] = [direct, merged].map(|mut h| h.evaluate(EmitTo::All).unwrap());
+        // Memory counts what the groups allocated, and none once they are emitted.
+        assert_eq!(direct.entries_allocated, 16);
+        let [a, b] = [direct, merged].map(|mut h| {
+            let out = h.evaluate(EmitTo::All).unwrap();
+            assert_eq!(h.entries_allocated, 0);
+            out
+        });
         assert_eq!(a.as_ref(), b.as_ref());
         let kwi_shows = a.as_struct().column(3).as_list::<i32>().value(0);
         assert_eq!(kwi_shows.as_string::<i32>().value(0), "2:3");
