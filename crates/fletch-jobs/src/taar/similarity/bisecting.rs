@@ -2,22 +2,27 @@
 //! `BisectingKMeans` (maxIter 20, minDivisibleClusterSize 1): level by level,
 //! every divisible leaf (the largest first, as many as clusters are still
 //! needed) is split in two by k-means. Each k-means step is one SQL query
-//! (`node_moments.sql`) on the executors; only the centers live here.
+//! (`node_moments.sql`), on the executors or, for few clients on a cluster,
+//! in a session on the driver ([`Steps`]); only the centers live here.
 
 use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, AsArray, Int64Array, ListArray, RecordBatch, StructArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
+use datafusion::prelude::SessionContext;
 use fletch_engine::batches::column;
+use fletch_engine::catalog::{self, Unreadable};
 use fletch_engine::params::Params;
+use fletch_engine::script::Script;
+use fletch_engine::session::{self, Mode};
 use fletch_engine::{Error, Result};
 use fletch_udfs::clustering::TreeModel;
 use rand::Rng;
 use rand::SeedableRng;
 
 use super::STEPS;
-use crate::framework::RunContext;
+use crate::framework::{Ran, RunContext, in_sql};
 
 /// Spark's default `maxIter`.
 const MAX_ITERATIONS: usize = 20;
@@ -98,11 +103,50 @@ pub fn model_param(model: &TreeModel) -> Result<ScalarValue> {
     Ok(ScalarValue::Utf8(Some(json)))
 }
 
+/// On a cluster, clients up to this many are stepped on the driver.
+const DRIVER_CLIENTS: u64 = 1_000_000;
+
+/// Where the k-means steps run. Each step is a small aggregation over the
+/// clients, and a Ballista job of three stages costs about 0.3 s of
+/// scheduling however small it is (executors pull each stage's tasks on
+/// their next poll); roughly 100 steps made the local cluster 2.6× slower
+/// than embedded. So on a cluster, clients up to [`DRIVER_CLIENTS`] (a few
+/// MB of terms) are read by an in-process session on the driver from the
+/// staged table, and stepped there; more stay on the executors.
+pub enum Steps {
+    /// The run's session: embedded, or the executors for many clients.
+    Session,
+    /// An in-process session on the driver with the staged `clients` table.
+    Driver(SessionContext),
+}
+
+impl Steps {
+    /// Where to step `clients` (the result of the `clients` step).
+    pub async fn choose(rc: &RunContext, clients: &Ran) -> Result<Self> {
+        let (Mode::Cluster(_), Some(location), Some(rows)) = (&rc.opts.mode, &clients.location, clients.rows) else {
+            return Ok(Self::Session);
+        };
+        if rows > DRIVER_CLIENTS {
+            return Ok(Self::Session);
+        }
+        let driver = session::connect(&Mode::Embedded).await?;
+        catalog::register_at(&driver, location.clone(), "clients", "clients", Unreadable::Fail).await?;
+        Ok(Self::Driver(driver))
+    }
+}
+
 /// Runs `node_moments.sql` with `model`: the moments of every leaf reached.
-pub async fn node_moments(rc: &mut RunContext, model: &TreeModel) -> Result<BTreeMap<i64, Moments>> {
+pub async fn node_moments(rc: &mut RunContext, steps: &Steps, model: &TreeModel) -> Result<BTreeMap<i64, Moments>> {
     let mut params = Params::default();
     params.set("model", model_param(model)?);
-    let batches = rc.run_quietly(&STEPS.node_moments, &params).await?.batches;
+    let step = &STEPS.node_moments;
+    let batches = match steps {
+        Steps::Session => rc.run_quietly(step, &params).await?.batches,
+        Steps::Driver(driver) => {
+            let df = Script::parse(step.file, step.sql)?.run_to_last(driver, &params).await.map_err(|e| in_sql(step.file, e))?;
+            df.collect().await.map_err(|e| in_sql(step.file, e.into()))?
+        }
+    };
     let mut moments = BTreeMap::new();
     for b in &batches {
         moments.extend(read_moments(b)?);
@@ -129,10 +173,10 @@ fn read_moments(b: &RecordBatch) -> Result<Vec<(i64, Moments)>> {
 }
 
 /// Bisecting k-means of the `clients` table into at most `k` clusters.
-pub async fn cluster(rc: &mut RunContext, k: usize, seed: u64) -> Result<Clustering> {
+pub async fn cluster(rc: &mut RunContext, steps: &Steps, k: usize, seed: u64) -> Result<Clustering> {
     let progress = rc.progress.clone();
     let step = progress.step("summarise clients");
-    let root = node_moments(rc, &TreeModel::default()).await?.remove(&1).ok_or_else(|| Error::input("no client to cluster"))?;
+    let root = node_moments(rc, steps, &TreeModel::default()).await?.remove(&1).ok_or_else(|| Error::input("no client to cluster"))?;
     step.done_counting(root.terms.len() as u64, "distinct hashed add-ons");
     let idf_list = idf(&root);
     let idf: BTreeMap<i64, f64> = idf_list.iter().copied().collect();
@@ -164,7 +208,7 @@ pub async fn cluster(rc: &mut RunContext, k: usize, seed: u64) -> Result<Cluster
         }
         let mut children = BTreeMap::new();
         for _ in 0..MAX_ITERATIONS {
-            children = node_moments(rc, &model(&idf_list, &tree, &trial)).await?;
+            children = node_moments(rc, steps, &model(&idf_list, &tree, &trial)).await?;
             children.retain(|node, _| parents.contains(&(node / 2)) && *node > 1);
             let next: BTreeMap<i64, Center> = children.iter().map(|(n, m)| (*n, center_and_cost(m, &idf).0)).collect();
             // Same centers, same assignment: the remaining steps would repeat this one.

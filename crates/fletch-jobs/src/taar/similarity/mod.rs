@@ -133,7 +133,8 @@ impl Job for TaarSimilarity {
         params.set_int("num_features", NUM_FEATURES);
         rc.run(&STEPS.addon_rows, &params).await?;
         rc.run(&STEPS.valid_addons, &params).await?;
-        let clients = rc.run(&STEPS.clients, &params).await?.rows.unwrap_or(0);
+        let staged = rc.run(&STEPS.clients, &params).await?;
+        let clients = staged.rows.unwrap_or(0);
         if clients == 0 && !rc.dry_run() {
             return Err(Error::input(format!(
                 "no Firefox release client in clients_daily from {} to {} has 3 or more valid whitelisted add-ons; nothing to cluster",
@@ -143,12 +144,13 @@ impl Job for TaarSimilarity {
         }
 
         let seed = rc.opts.seed;
+        let steps = bisecting::Steps::choose(rc, &staged).await?;
         let clustering = match rc.dry_run() {
             // The steps after the clustering are planned with a tree of one leaf.
             true => bisecting::Clustering::single(),
-            false => bisecting::cluster(rc, s.clusters, seed).await?,
+            false => bisecting::cluster(rc, &steps, s.clusters, seed).await?,
         };
-        let moments = bisecting::node_moments(rc, &clustering.model).await?;
+        let moments = bisecting::node_moments(rc, &steps, &clustering.model).await?;
         let sizes: Vec<i64> = clustering.leaves.iter().map(|l| moments.get(l).map_or(0, |m| m.rows)).collect();
         if !rc.dry_run() {
             rc.progress.note(&format!("{} clusters of {} clients: {sizes:?}", sizes.len(), clients));
