@@ -146,10 +146,10 @@ fn file_config(sink: &dyn DataSink) -> Option<&FileSinkConfig> {
 fn total(counts: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
     let schema = counts.schema();
     let count = Arc::new(Column::new_with_schema("count", &schema)?);
-    let sum = AggregateExprBuilder::new(sum_udaf(), vec![count]).schema(schema.clone()).alias("sum").build()?;
+    let adding = AggregateExprBuilder::new(sum_udaf(), vec![count]).schema(schema.clone()).alias("sum").build()?;
     let one: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(counts));
     let summed: Arc<dyn ExecutionPlan> =
-        Arc::new(AggregateExec::try_new(AggregateMode::Single, PhysicalGroupBy::default(), vec![Arc::new(sum)], vec![None], one, schema)?);
+        Arc::new(AggregateExec::try_new(AggregateMode::Single, PhysicalGroupBy::default(), vec![Arc::new(adding)], vec![None], one, schema)?);
     // coalesce(sum, 0), which DataFusion knows is never null, like the sink's count.
     let sum: Arc<dyn PhysicalExpr> = Arc::new(Column::new_with_schema("sum", &summed.schema())?);
     let zero: Arc<dyn PhysicalExpr> = Arc::new(Literal::new(ScalarValue::UInt64(Some(0))));
