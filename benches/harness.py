@@ -53,7 +53,7 @@ JOBS = {
             "lookalike_trainready": ["did"],
         },
         "json": [],
-        "stages": {"keywords": ["repeated_apps", "lookalike_keywords", "keyword_report"],
+        "stages": {"keywords": ["repeated_apps", "log_profile", "lookalike_keywords", "keyword_report"],
                    "clean": ["lookalike_persona", "persona_report", "effective_apps", "lookalike_showlog", "lookalike_clicklog", "log_outcomes"],
                    "logs": ["lookalike_logs", "rejected_times"], "trainready": ["lookalike_trainready"],
                    "tfrecords": ["trainready_buckets", "lookalike_tfrecords"]},

@@ -28,12 +28,14 @@ pub use settings::{PARAMS, SLOT_IDS_FILE, STAGES, Settings, Stage};
 
 crate::sql_steps!("lookalike-prepare" {
     repeated_apps: Check,
+    ads_clicklog: View,
+    raw_logs: View,
+    log_profile: Scratch(&[]),
     effective_keywords: Output(&[]),
     keyword_report: Collected,
     clean_persona: Output(&["did_bucket"]),
     persona_report: Collected,
     effective_apps: Collected,
-    raw_logs: View,
     clean_logs: View,
     clean_showlog: Output(&["day", "did_bucket"]),
     clean_clicklog: Output(&["day", "did_bucket"]),
@@ -53,7 +55,6 @@ fn stage_steps(stage: Stage) -> Vec<&'static SqlStep> {
             &STEPS.clean_persona,
             &STEPS.persona_report,
             &STEPS.effective_apps,
-            &STEPS.raw_logs,
             &STEPS.clean_logs,
             &STEPS.clean_showlog,
             &STEPS.clean_clicklog,
@@ -105,16 +106,26 @@ impl Job for LookalikePrepare {
         ] {
             rc.set_output_folder(step, folder);
         }
-        let mut steps = Vec::new();
+        // Both stages read the raw logs' profile: one scan, before either.
+        // Without the clean stage no click log is read (or needed).
+        let mut profile = Vec::new();
         if s.runs(Stage::Keywords) || s.runs(Stage::Clean) {
-            steps.push(&STEPS.repeated_apps);
+            if !s.runs(Stage::Clean) {
+                profile.push(&STEPS.ads_clicklog);
+            }
+            profile.extend([&STEPS.raw_logs, &STEPS.log_profile]);
         }
+        let mut steps = if profile.is_empty() { Vec::new() } else { vec![&STEPS.repeated_apps] };
+        steps.extend(&profile);
         steps.extend(STAGES.iter().filter(|stage| s.runs(**stage)).flat_map(|stage| stage_steps(*stage)));
         rc.prepare(&steps, &inputs(&s)).await?;
 
         let mut params = s.params(rc);
-        if s.runs(Stage::Keywords) || s.runs(Stage::Clean) {
+        if !profile.is_empty() {
             check_unique_apps(rc, &t.mapping).await?;
+        }
+        for step in profile {
+            rc.run(step, &params).await?;
         }
         if s.runs(Stage::Keywords) {
             rc.run(&STEPS.effective_keywords, &params).await?;
@@ -122,7 +133,7 @@ impl Job for LookalikePrepare {
             report_keywords(rc, &report)?;
         }
         if s.runs(Stage::Clean) {
-            clean(rc, &s, &mut params).await?;
+            clean(rc, &mut params).await?;
         }
         if s.runs(Stage::Logs) {
             rc.run(&STEPS.timed_logs, &params).await?;
@@ -207,7 +218,7 @@ fn report_persona(rc: &RunContext, report: &RecordBatch, persona_rows: u64) -> R
     Ok(())
 }
 
-async fn clean(rc: &mut RunContext, s: &Settings, params: &mut Params) -> Result<()> {
+async fn clean(rc: &mut RunContext, params: &mut Params) -> Result<()> {
     let persona_rows = rc.run(&STEPS.clean_persona, params).await?.rows.unwrap_or(0);
     let report = rc.run(&STEPS.persona_report, params).await?.batches;
     // One row, or none in a dry run.
@@ -229,8 +240,6 @@ async fn clean(rc: &mut RunContext, s: &Settings, params: &mut Params) -> Result
     }
     params.set_strings("keywords", &keywords);
     params.set_strings("apps", &apps);
-    params.set_strings("slot_ids", &s.slot_ids);
-    rc.run(&STEPS.raw_logs, params).await?;
     rc.run(&STEPS.clean_logs, params).await?;
     let shows = rc.run(&STEPS.clean_showlog, params).await?.rows.unwrap_or(0);
     let clicks = rc.run(&STEPS.clean_clicklog, params).await?.rows.unwrap_or(0);

@@ -178,6 +178,8 @@ impl Settings {
         p.set_float("threshold", self.threshold);
         p.set_int("did_bucket_num", self.did_bucket_num);
         p.set_int("interval", self.interval);
+        // Empty unless the clean stage runs (log_profile.sql).
+        p.set_strings("slot_ids", &self.slot_ids);
         p
     }
 }
