@@ -12,7 +12,7 @@ mod tfrecords;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
-use datafusion::prelude::{col, lit};
+use datafusion::prelude::{SessionContext, col, lit};
 use fletch_engine::batches::column;
 use fletch_engine::catalog::ColumnKind;
 use fletch_engine::location::Location;
@@ -301,8 +301,9 @@ fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<String>> {
 }
 
 /// Streams the train-ready table, bucket by bucket in did_index order, into
-/// `did_bucket=<b>/part-<n>.tfrecord` files of the staged `table`. A bucket
-/// whose cluster job is interrupted is written again from its first file.
+/// `did_bucket=<b>/part-<n>.tfrecord` files of the staged `table`. The driver
+/// encodes the records, so buckets are written side by side, one per core.
+/// A bucket whose cluster job is interrupted is written again from its first file.
 async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -> Result<()> {
     if rc.dry_run() {
         return rc.outputs.plan_table(table);
@@ -310,9 +311,19 @@ async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -
     let progress = rc.progress.clone();
     let step = progress.counted_step(&format!("write {table}"), buckets.len() as u64, "buckets");
     let staging = rc.outputs.table_dir(table)?;
-    let (retries, mut rows) = (rc.job_retries(), 0u64);
-    for bucket in buckets {
-        rows += rerun_interrupted!(retries, format!("write {table} bucket {bucket}"), write_bucket(rc, &staging, bucket).await)?;
+    let retries = rc.job_retries();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let writes = buckets.to_vec().into_iter().map(|bucket| {
+        let (ctx, staging, what) = (rc.ctx.clone(), staging.clone(), format!("write {table} bucket {bucket}"));
+        async move {
+            let attempts = { let what = what.clone(); async move { rerun_interrupted!(retries, what, write_bucket(&ctx, &staging, &bucket).await) } };
+            tokio::spawn(attempts).await.map_err(|e| Error::io(format!("{what}: {e}")))?
+        }
+    });
+    let mut written = futures::stream::iter(writes).buffer_unordered(cores);
+    let mut rows = 0u64;
+    while let Some(bucket_rows) = written.next().await {
+        rows += bucket_rows?;
         step.advance(1);
     }
     rc.outputs.add_rows(table, rows);
@@ -321,10 +332,10 @@ async fn write_tfrecords(rc: &mut RunContext, table: &str, buckets: &[String]) -
 }
 
 /// Writes one bucket's files under `staging`; returns its rows.
-async fn write_bucket(rc: &RunContext, staging: &Location, bucket: &str) -> Result<u64> {
+async fn write_bucket(ctx: &SessionContext, staging: &Location, bucket: &str) -> Result<u64> {
     let store = staging.store()?;
     let io = |e: std::io::Error| Error::io(format!("cannot write {staging}: {e}"));
-    let df = rc.ctx.table(STEPS.trainready.name).await?.filter(col("did_bucket").eq(lit(bucket)))?.sort(vec![col("did_index").sort(true, false)])?;
+    let df = ctx.table(STEPS.trainready.name).await?.filter(col("did_bucket").eq(lit(bucket)))?.sort(vec![col("did_index").sort(true, false)])?;
     let mut stream = fletch_engine::remote::stream(df).await?;
     let (mut file, mut in_file, mut rows, mut buf) = (0usize, 0usize, 0u64, Vec::new());
     let mut writer: Option<BufWriter> = None;
