@@ -6,10 +6,11 @@
 //! writes each partition of `rows` with the same sink where it is made, as
 //! Spark's tasks write their own files. Each write names its files with an id
 //! of its own, so the tasks never collide. A table partitioned by columns
-//! (`day=*/`) is first spread by those columns, as Spark users do before
-//! `partitionBy`: each folder is then written by one task, in one file, not
-//! one file per task. The tasks' counts are added up into the one row a
-//! `DataSinkExec` gives, so a `COPY` answers the same on a cluster.
+//! (`day=*/`) gets a file per folder from each task that holds its rows, as
+//! Spark's `partitionBy` does: spreading the rows by those columns first
+//! would send every row through shuffle files (lookalike-prepare on the
+//! local cluster: 50.0 s spread, 42.5 s not). The tasks' counts are added up
+//! into the one row a `DataSinkExec` gives, so a `COPY` answers the same on a cluster.
 
 use std::fmt;
 use std::sync::Arc;
@@ -36,7 +37,6 @@ use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions, execute_input_stream,
 };
 use datafusion::physical_plan::expressions::{CaseExpr, Column, IsNotNullExpr, Literal};
-use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
@@ -163,15 +163,10 @@ impl PhysicalOptimizerRule for SplitSinks {
             let Some(sink) = node.downcast_ref::<DataSinkExec>() else { return Ok(Transformed::no(node)) };
             let Some(coalesce) = sink.input().downcast_ref::<CoalescePartitionsExec>() else { return Ok(Transformed::no(node)) };
             let Some(config) = file_config(sink.sink()) else { return Ok(Transformed::no(node)) };
-            let mut rows = coalesce.input().clone();
+            let rows = coalesce.input().clone();
             let tasks = rows.properties().output_partitioning().partition_count();
             if sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
                 return Ok(Transformed::no(node));
-            }
-            if !config.table_partition_cols.is_empty() {
-                let schema = rows.schema();
-                let by = config.table_partition_cols.iter().map(|(name, _)| Ok(Arc::new(Column::new_with_schema(name, &schema)?) as Arc<dyn PhysicalExpr>));
-                rows = Arc::new(RepartitionExec::try_new(rows, Partitioning::Hash(by.collect::<Result<_>>()?, tasks))?);
             }
             let split: Arc<dyn ExecutionPlan> = Arc::new(SplitSinkExec::new(&node, rows)?);
             Ok(Transformed::yes(total(split)?))
@@ -214,7 +209,7 @@ mod tests {
         let shown = displayable(plan.as_ref()).indent(false).to_string();
         let split = shown.find("SplitSinkExec: per partition").unwrap_or_else(|| panic!("{shown}"));
         assert!(!shown[split..].contains("CoalescePartitionsExec"), "{shown}");
-        assert!(shown.contains("RepartitionExec: partitioning=Hash([part@1], 3)"), "{shown}");
+        assert!(!shown.contains("RepartitionExec"), "{shown}");
 
         // As executors get it: through fletch's codec, the sink as protobuf.
         let codec = FletchPhysicalCodec::default();
@@ -226,9 +221,9 @@ mod tests {
         assert_eq!(counts, [6]);
         assert_eq!(*plan.schema(), Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
 
-        // Spread by `part` first: each folder written by one task, in one file.
-        for folder in ["part=0", "part=1"] {
-            assert_eq!(std::fs::read_dir(dir.path().join(folder)).unwrap().count(), 1, "{folder}");
+        // A file per task in each folder the task has rows of: 1, 2, 3 | 4, 5 | 6.
+        for (folder, files) in [("part=0", 3), ("part=1", 2)] {
+            assert_eq!(std::fs::read_dir(dir.path().join(folder)).unwrap().count(), files, "{folder}");
         }
         let rows = ctx.read_parquet(dir.path().to_str().unwrap(), Default::default()).await.unwrap().sort_by(vec![datafusion::prelude::col("x")]).unwrap();
         let xs: Vec<i64> = rows.collect().await.unwrap().iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
