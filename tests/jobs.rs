@@ -134,7 +134,7 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
     let output = dir.join("output");
     let model = ["--model-url", "http://127.0.0.1:9/v1/models/lookalike:predict"];
     let models = ["--models-root", output.to_str().unwrap()];
-    let in_quickstart: [(&str, Vec<&str>, bool); 17] = [
+    let in_quickstart: [(&str, Vec<&str>, bool); 18] = [
         ("taar-ensemble", models.to_vec(), true),
         ("taar-ensemble", [&models[..], &["--training-table", "training"]].concat(), false),
         ("lookalike-vectors", vec!["--scores-from", "data"], true),
@@ -152,6 +152,8 @@ fn dry_runs_plan_every_step_and_name_what_runs_write(dir: &std::path::Path, quic
         ("pflip-train", vec![], true),
         ("pflip-predict", vec![], true),
         ("pflip-predict", vec!["--write-features", "--at-cutoff", "MAX"], false),
+        // Without the clean stage the click log's stand-in is planned instead of it.
+        ("lookalike-prepare", vec!["--stages", "keywords"], false),
     ];
     for (job, flags, ran) in in_quickstart {
         let mut args = vec!["run", job, "--data-root", data, "--output-root", output.to_str().unwrap(), "--date", "20261121", "--dry-run", "--format", "json", "-q"];

@@ -162,10 +162,9 @@ impl PhysicalOptimizerRule for SplitSinks {
         plan.transform_up(|node| {
             let Some(sink) = node.downcast_ref::<DataSinkExec>() else { return Ok(Transformed::no(node)) };
             let Some(coalesce) = sink.input().downcast_ref::<CoalescePartitionsExec>() else { return Ok(Transformed::no(node)) };
-            let Some(config) = file_config(sink.sink()) else { return Ok(Transformed::no(node)) };
             let rows = coalesce.input().clone();
             let tasks = rows.properties().output_partitioning().partition_count();
-            if sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
+            if file_config(sink.sink()).is_none() || sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
                 return Ok(Transformed::no(node));
             }
             let split: Arc<dyn ExecutionPlan> = Arc::new(SplitSinkExec::new(&node, rows)?);

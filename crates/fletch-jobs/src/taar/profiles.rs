@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use datafusion::arrow::array::{BinaryArray, Int64Array, RecordBatch, StringArray};
 use fletch_engine::batches::column;
 use fletch_engine::params::ParamType;
+use fletch_engine::progress::Step;
 use fletch_engine::{Error, Result};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -136,17 +137,32 @@ fn items(batch: &RecordBatch) -> Result<Vec<Value>> {
 async fn export(rc: &RunContext, client: &DynamoDb, df: datafusion::dataframe::DataFrame, total: u64, workers: usize) -> Result<()> {
     let step = rc.progress.counted_step("write items to DynamoDB", total, "items");
     let mut batches = fletch_engine::remote::stream(df).await?;
-    let mut done = 0u64;
+    // Calls carry full batches of items whatever size the table's record
+    // batches are (a cluster writes small files, one per task and prefix).
+    let (mut done, mut open, mut full) = (0u64, Vec::with_capacity(BATCH_SIZE), Vec::new());
     while let Some(batch) = batches.try_next().await? {
-        let items = items(&batch)?;
-        let n = items.len() as u64;
-        let chunks: Vec<Vec<Value>> = items.chunks(BATCH_SIZE).map(<[Value]>::to_vec).collect();
-        futures::stream::iter(chunks).map(|c| client.put_batch(c)).buffer_unordered(workers).try_collect::<Vec<()>>().await?;
-        step.advance(n);
-        done += n;
+        for item in items(&batch)? {
+            open.push(item);
+            if open.len() == BATCH_SIZE {
+                full.push(std::mem::replace(&mut open, Vec::with_capacity(BATCH_SIZE)));
+            }
+        }
+        if full.len() >= workers {
+            done += put(client, std::mem::take(&mut full), workers, &step).await?;
+        }
     }
+    full.extend((!open.is_empty()).then_some(open));
+    done += put(client, full, workers, &step).await?;
     step.done_counting(done, "items");
     Ok(())
+}
+
+/// Writes `chunks` with `workers` calls in flight; returns the items written.
+async fn put(client: &DynamoDb, chunks: Vec<Vec<Value>>, workers: usize, step: &Step<'_>) -> Result<u64> {
+    let n = chunks.iter().map(Vec::len).sum::<usize>() as u64;
+    futures::stream::iter(chunks).map(|c| client.put_batch(c)).buffer_unordered(workers).try_collect::<Vec<()>>().await?;
+    step.advance(n);
+    Ok(n)
 }
 
 #[cfg(test)]
