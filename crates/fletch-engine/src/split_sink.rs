@@ -20,7 +20,6 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::file_format::json::JsonSink;
 use datafusion::datasource::file_format::parquet::ParquetSink;
-use datafusion::datasource::physical_plan::{FileSink, FileSinkConfig};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -133,13 +132,9 @@ impl ExecutionPlan for SplitSinkExec {
 #[derive(Debug, Default)]
 pub struct SplitSinks;
 
-/// The file settings of the sinks fletch writes with.
-fn file_config(sink: &dyn DataSink) -> Option<&FileSinkConfig> {
-    match (sink.downcast_ref::<ParquetSink>(), sink.downcast_ref::<JsonSink>()) {
-        (Some(parquet), _) => Some(parquet.config()),
-        (_, Some(json)) => Some(json.config()),
-        _ => None,
-    }
+/// Whether `sink` is one of the file sinks fletch writes with.
+fn writes_files(sink: &dyn DataSink) -> bool {
+    sink.downcast_ref::<ParquetSink>().is_some() || sink.downcast_ref::<JsonSink>().is_some()
 }
 
 /// `counts` (one per task) added up into one non-null `count`, as `DataSinkExec` gives it.
@@ -164,7 +159,7 @@ impl PhysicalOptimizerRule for SplitSinks {
             let Some(coalesce) = sink.input().downcast_ref::<CoalescePartitionsExec>() else { return Ok(Transformed::no(node)) };
             let rows = coalesce.input().clone();
             let tasks = rows.properties().output_partitioning().partition_count();
-            if file_config(sink.sink()).is_none() || sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
+            if !writes_files(sink.sink()) || sink.sort_order().is_some() || coalesce.fetch().is_some() || tasks < 2 {
                 return Ok(Transformed::no(node));
             }
             let split: Arc<dyn ExecutionPlan> = Arc::new(SplitSinkExec::new(&node, rows)?);
