@@ -335,9 +335,10 @@ def machine():
 
 def versions(fletch):
     rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    # Results and their rendering may be uncommitted; anything else makes the revision a lie.
+    # Results and their rendering (the report's page and charts) may be
+    # uncommitted; anything else makes the revision a lie.
     changed = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no", "--", ".",
-                              ":!benches/results", ":!docs/performance.md", ":!docs/performance.png"],
+                              ":!benches/results", ":!docs/performance.md", ":!docs/performance*.png"],
                              capture_output=True, text=True).stdout.strip()
     rev += "+changes" if changed else ""
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]

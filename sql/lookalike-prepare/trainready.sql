@@ -3,16 +3,23 @@
 -- which needs no ordered aggregate). did_index = bucket * 10^9 + the did's
 -- rank in its bucket. age, gender and bucket are the persona's, constant per
 -- did; the bucket is grouped by, not aggregated (a string max per row).
-WITH users AS (
+-- The rows are distributed by user before they are aggregated: each user's
+-- history is built in one place, not built in parts and then merged.
+WITH logs AS (
+    SELECT did, did_bucket, age, gender, interval_starting_time, keyword_index, keyword, is_click
+    FROM unified_logs
+    WHERE day >= $start_day AND day <= $end_day
+      AND action_time >= $start_time AND action_time < $end_time
+    DISTRIBUTE BY did, did_bucket
+),
+users AS (
     SELECT
         did,
         did_bucket,
         max(age) AS age,
         max(gender) AS gender,
         keyword_histories(interval_starting_time, keyword_index, keyword, 1 - is_click, is_click) AS h
-    FROM unified_logs
-    WHERE day >= $start_day AND day <= $end_day
-      AND action_time >= $start_time AND action_time < $end_time
+    FROM logs
     GROUP BY did, did_bucket
 )
 SELECT

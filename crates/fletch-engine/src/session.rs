@@ -25,11 +25,18 @@ pub fn runtime_env() -> DfResult<Arc<RuntimeEnv>> {
 }
 
 /// Ballista's session (DataFusion defaults including nested functions, its
-/// optimizer rules) plus fletch's runtime and every fletch function.
+/// optimizer rules) plus fletch's runtime, `DISTRIBUTE BY`
+/// ([`crate::distribute_by`]) and every fletch function.
 pub fn session_state(config: SessionConfig) -> DfResult<SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
+    // The single-pass rule sees the plan before DataFusion's rules move repartitions.
+    let physical_rules = std::iter::once(Arc::new(crate::distribute_by::AggregateDistributed) as _)
+        .chain(state.physical_optimizers().iter().cloned())
+        .collect();
     let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
         .with_runtime_env(runtime_env()?)
+        .with_optimizer_rule(Arc::new(crate::distribute_by::DistributeBy))
+        .with_physical_optimizer_rules(physical_rules)
         .build();
     // register_*, never with_*_functions: the latter replaces the built-ins.
     fletch_udfs::register_all(&mut state)?;

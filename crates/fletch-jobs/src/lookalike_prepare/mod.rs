@@ -132,14 +132,16 @@ impl Job for LookalikePrepare {
             let report = rc.run(&STEPS.keyword_report, &params).await?.batches;
             report_keywords(rc, &report)?;
         }
-        if s.runs(Stage::Clean) {
-            clean(rc, &mut params).await?;
-        }
+        let clean_rows = if s.runs(Stage::Clean) { clean(rc, &mut params).await? } else { None };
         if s.runs(Stage::Logs) {
             rc.run(&STEPS.timed_logs, &params).await?;
-            rc.run(&STEPS.unified_logs, &params).await?;
-            let rejected = rc.run(&STEPS.rejected_times, &params).await?.batches;
-            report_rejected_times(rc, &rejected)?;
+            let unified = rc.run(&STEPS.unified_logs, &params).await?.rows;
+            // The unified rows are clean rows: when none of this run's are
+            // missing, no time was rejected and the rows need no second scan.
+            if clean_rows.is_none() || clean_rows != unified {
+                let rejected = rc.run(&STEPS.rejected_times, &params).await?.batches;
+                report_rejected_times(rc, &rejected)?;
+            }
         }
         if s.runs(Stage::Trainready) {
             rc.run(&STEPS.trainready, &params).await?;
@@ -218,7 +220,8 @@ fn report_persona(rc: &RunContext, report: &RecordBatch, persona_rows: u64) -> R
     Ok(())
 }
 
-async fn clean(rc: &mut RunContext, params: &mut Params) -> Result<()> {
+/// Runs the clean stage; returns the clean rows written (shows and clicks), unknown in a dry run.
+async fn clean(rc: &mut RunContext, params: &mut Params) -> Result<Option<u64>> {
     let persona_rows = rc.run(&STEPS.clean_persona, params).await?.rows.unwrap_or(0);
     let report = rc.run(&STEPS.persona_report, params).await?.batches;
     // One row, or none in a dry run.
@@ -241,13 +244,13 @@ async fn clean(rc: &mut RunContext, params: &mut Params) -> Result<()> {
     params.set_strings("keywords", &keywords);
     params.set_strings("apps", &apps);
     rc.run(&STEPS.clean_logs, params).await?;
-    let shows = rc.run(&STEPS.clean_showlog, params).await?.rows.unwrap_or(0);
-    let clicks = rc.run(&STEPS.clean_clicklog, params).await?.rows.unwrap_or(0);
+    let shows = rc.run(&STEPS.clean_showlog, params).await?.rows;
+    let clicks = rc.run(&STEPS.clean_clicklog, params).await?.rows;
     let outcomes = rc.run(&STEPS.log_outcomes, params).await?.batches;
     for (is_click, what, kept) in [(0, "shows", shows), (1, "clicks", clicks)] {
-        rc.progress.note(&outcome_line(what, &outcomes, is_click, kept)?);
+        rc.progress.note(&outcome_line(what, &outcomes, is_click, kept.unwrap_or(0))?);
     }
-    Ok(())
+    Ok(shows.zip(clicks).map(|(shows, clicks)| shows + clicks))
 }
 
 /// Reasons of `log_outcomes.sql`, in the order its rules apply.
