@@ -1,12 +1,12 @@
-//! `DISTRIBUTE BY` in SQL, as Spark and Hive read it: rows are hash
-//! partitioned on the columns before the query goes on. DataFusion parses it
-//! into a logical repartition that its physical planner (and Ballista's plan
-//! encoding) reject; [`DistributeBy`] makes it a hash repartition. A grouped
-//! aggregate over rows so distributed on its keys then runs in one pass
-//! ([`AggregateDistributed`]) instead of a partial pass whose states are
-//! moved and merged: for an aggregate whose states are as large as its rows,
-//! such as lookalike-prepare's per-user histories, moving the rows is
-//! cheaper (docs/performance.md).
+//! `DISTRIBUTE BY` in SQL, as Spark and Hive read it: rows hash partitioned
+//! on the columns. DataFusion parses it into a logical repartition that its
+//! physical planner (and Ballista's plan encoding) reject; [`DistributeBy`]
+//! makes it a hash repartition. Its use is a grouped aggregate on the same
+//! columns, which then runs in one pass ([`AggregateDistributed`]) instead
+//! of a partial pass whose states are moved and merged: for an aggregate
+//! whose states are as large as its rows, such as lookalike-prepare's
+//! per-user histories, moving the rows is cheaper (docs/performance.md).
+//! Anywhere else DataFusion drops the repartition, as no operator needs it.
 
 use std::sync::Arc;
 
@@ -54,9 +54,10 @@ impl OptimizerRule for DistributeBy {
 }
 
 /// Replaces `Final(Partial(RepartitionExec(Hash(keys))))` of one group of
-/// `keys` with a single-pass aggregate over the repartition. It runs before
-/// DataFusion's rules, which drop a repartition no operator asks for and
-/// then keep this one: a single-pass aggregate asks for its rows by key.
+/// `keys` (projections of columns between the partial pass and the
+/// repartition allowed) with a single-pass aggregate over the repartition.
+/// It runs before DataFusion's rules, which drop every repartition that no
+/// operator asks for: a single-pass aggregate asks for its rows by key.
 #[derive(Debug, Default)]
 pub struct AggregateDistributed;
 
