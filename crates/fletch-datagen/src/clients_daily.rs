@@ -135,11 +135,11 @@ mod tests {
     use fletch_engine::catalog::register_input;
     use fletch_engine::session::{Mode, connect};
 
-    use crate::testing::{gen_into, read_tree, scalar_i64};
+    use crate::testing::{file_schema, gen_into, read_tree, scalar_i64};
     use crate::{Dataset, addons};
 
     async fn sql(ctx: &SessionContext, q: &str) -> Vec<RecordBatch> {
-        ctx.sql(q).await.unwrap().collect().await.unwrap()
+        fletch_engine::remote::collect(ctx.sql(q).await.unwrap()).await.unwrap()
     }
 
     #[tokio::test]
@@ -162,11 +162,11 @@ mod tests {
         register_input(&ctx, &root, super::TABLE).await.unwrap();
         register_input(&ctx, &root, super::GROUPS_TABLE).await.unwrap();
 
-        let schema = ctx.table(super::TABLE).await.unwrap().schema().as_arrow().clone();
-        let mut expected: Vec<_> = super::schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
-        expected.push(("submission_date_s3".into(), datafusion::arrow::datatypes::DataType::Utf8));
-        let got: Vec<_> = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        let expected: Vec<_> = super::schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        let got: Vec<_> = file_schema(dir.path(), super::TABLE).fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
         assert_eq!(got, expected);
+        let table = ctx.table(super::TABLE).await.unwrap();
+        assert_eq!(table.schema().field_with_unqualified_name("submission_date_s3").unwrap().data_type(), &datafusion::arrow::datatypes::DataType::Utf8);
 
         // Scale 0.02 is about 20,000 client-day rows.
         let rows = scalar_i64(&ctx, "SELECT count(*) FROM clients_daily").await;

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{Int64Type, Schema};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::SessionContext;
 use fletch_engine::Location;
 use fletch_engine::progress::Progress;
@@ -42,6 +43,15 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
+}
+
+/// The Arrow schema a Parquet file of table folder `table` under `dir`
+/// holds (an embedded session reads its strings as views).
+pub fn file_schema(dir: &Path, table: &str) -> Schema {
+    let folder = dir.join(table);
+    let file = read_tree(&folder).into_keys().find(|f| f.ends_with(".parquet")).unwrap();
+    let file = std::fs::File::open(folder.join(file)).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().as_ref().clone()
 }
 
 /// The first value of a query returning one BIGINT.

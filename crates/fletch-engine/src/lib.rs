@@ -33,6 +33,7 @@ pub mod similar_users;
 pub mod split_sink;
 pub mod stores;
 pub mod tsv;
+pub mod view_types;
 pub mod work_items;
 
 pub use error::{Error, Result};

@@ -23,6 +23,7 @@ use tonic::transport::Channel;
 use crate::auth::Token;
 use crate::error::{Error, Result};
 use crate::recovery::Recovery;
+use crate::view_types::{plain_batch, plain_stream};
 
 /// How long a client waits for a scheduler to answer before giving up.
 pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -232,20 +233,22 @@ async fn cancel(cluster: &Cluster, job: &str) {
 /// The log target of executed plans with their metrics (`RUST_LOG=fletch::plans=debug`).
 pub const PLANS_LOG: &str = "fletch::plans";
 
-/// Runs `df` to its batches; on a cluster, watched. Embedded, the executed
+/// Runs `df` to its batches; on a cluster, watched. Embedded, strings come
+/// back as `Utf8`, not views ([`crate::view_types`]), and the executed
 /// plan is logged with its metrics (rows, time per operator) when
 /// [`PLANS_LOG`] is enabled at debug: `EXPLAIN ANALYZE` of each step.
 pub async fn collect(df: DataFrame) -> Result<Vec<RecordBatch>> {
     let Some(cluster) = df.task_ctx().session_config().get_extension::<Cluster>() else {
+        let plain = |batches: Vec<RecordBatch>| batches.into_iter().map(plain_batch).collect::<std::result::Result<Vec<_>, _>>();
         if !log::log_enabled!(target: PLANS_LOG, log::Level::Debug) {
-            return Ok(df.collect().await?);
+            return Ok(plain(df.collect().await?)?);
         }
         let task_ctx = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
         let batches = datafusion::physical_plan::collect(plan.clone(), task_ctx).await?;
         let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true);
         log::debug!(target: PLANS_LOG, "executed plan:\n{shown}");
-        return Ok(batches);
+        return Ok(plain(batches)?);
     };
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
@@ -253,11 +256,11 @@ pub async fn collect(df: DataFrame) -> Result<Vec<RecordBatch>> {
     watched(&cluster, plan, run).await
 }
 
-/// Runs `df` as a stream of batches; on a cluster, the job is watched while
-/// the stream is read.
+/// Runs `df` as a stream of batches (embedded, strings as `Utf8`, not views);
+/// on a cluster, the job is watched while the stream is read.
 pub async fn stream(df: DataFrame) -> Result<SendableRecordBatchStream> {
     let Some(cluster) = df.task_ctx().session_config().get_extension::<Cluster>() else {
-        return Ok(df.execute_stream().await?);
+        return Ok(plain_stream(df.execute_stream().await?));
     };
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;

@@ -133,14 +133,23 @@ impl ScalarUDFImpl for NaiveUtcSeconds {
 
 fn naive_utc_seconds_inner(args: &[ArrayRef]) -> Result<ArrayRef> {
     let [texts] = take_function_args("naive_utc_seconds", args)?;
-    let texts = cast(texts, &DataType::Utf8)?;
-    let texts = texts.as_string::<i32>();
-    let mut out = Int64Builder::with_capacity(texts.len());
+    // Views (embedded Parquet reads) are read in place, not copied to Utf8.
+    Ok(match texts.data_type() {
+        DataType::Utf8View => seconds_of(texts.len(), texts.as_string_view().iter()),
+        _ => {
+            let texts = cast(texts, &DataType::Utf8)?;
+            seconds_of(texts.len(), texts.as_string::<i32>().iter())
+        }
+    })
+}
+
+fn seconds_of<'a>(len: usize, texts: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut out = Int64Builder::with_capacity(len);
     let mut last = LastDate::default();
-    for i in 0..texts.len() {
-        out.append_option(texts.is_valid(i).then(|| last.seconds(texts.value(i))).flatten());
+    for text in texts {
+        out.append_option(text.and_then(|t| last.seconds(t)));
     }
-    Ok(Arc::new(out.finish()))
+    Arc::new(out.finish())
 }
 
 #[cfg(test)]
@@ -193,9 +202,11 @@ mod tests {
         use datafusion::prelude::SessionContext;
         let ctx = SessionContext::new();
         ctx.register_udf((*crate::lookalike::naive_utc_seconds()).clone());
-        let sql = "SELECT naive_utc_seconds(t) AS s FROM (VALUES ('2020-01-01 00:00:01'), ('bad'), (NULL)) v(t)";
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        let values: Vec<Option<i64>> = batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect();
-        assert_eq!(values, [Some(1_577_836_801), None, None]);
+        for text in ["t", "arrow_cast(t, 'Utf8View')", "arrow_cast(t, 'LargeUtf8')"] {
+            let sql = format!("SELECT naive_utc_seconds({text}) AS s FROM (VALUES ('2020-01-01 00:00:01'), ('bad'), (NULL)) v(t)");
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let values: Vec<Option<i64>> = batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect();
+            assert_eq!(values, [Some(1_577_836_801), None, None], "{text}");
+        }
     }
 }

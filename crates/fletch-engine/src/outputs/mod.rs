@@ -512,6 +512,7 @@ pub enum TableFormat {
 /// Writes `df` under `location`; an empty result still leaves one file
 /// with every column, so the table stays readable with its schema.
 async fn write_table(df: DataFrame, location: &Location, partition_by: &[String], format: TableFormat) -> Result<u64> {
+    let df = crate::view_types::plain_strings(df)?;
     let schema = df.schema().as_arrow().clone();
     // DataFrame::write_parquet's (write_json's) plan, run through the cluster watch.
     let (state, plan) = df.into_parts();
