@@ -86,11 +86,14 @@ pub fn embedded_config() -> SessionConfig {
 /// jobs) wrote them, instead of DataFusion's default zstd(3). Row groups of
 /// 128 Ki rows instead of 1 Mi: a partitioned write buffers one open row
 /// group per partition, which took lookalike-prepare's clean stage to 2.6 GB
-/// (0.95 GB so, no slower).
+/// (0.95 GB so, no slower). Spill files are LZ4-compressed (DataFusion
+/// writes them raw): lookalike's train-ready at 135M shows under a 3 GB
+/// budget spilled 1.2 GB instead of 2.2 GB, in the same time.
 fn with_output_settings(config: SessionConfig) -> SessionConfig {
     config
         .set_str("datafusion.execution.parquet.compression", "snappy")
         .set_usize("datafusion.execution.parquet.max_row_group_size", 128 * 1024)
+        .set_str("datafusion.execution.spill_compression", "lz4_frame")
 }
 
 /// The settings of every session on a cluster (client, scheduler, executors):
@@ -149,6 +152,41 @@ pub async fn connect(mode: &Mode) -> Result<SessionContext> {
             // defaults, dropping ours; put them back on the client.
             fletch_udfs::register_all(&mut ctx.state_ref().write())?;
             Ok(ctx)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes a sort of repetitive strings spills under a 32 MB budget.
+    async fn spilled_bytes(config: SessionConfig) -> u64 {
+        let runtime = RuntimeEnvBuilder::new().with_memory_limit(32 << 20, 1.0).build_arc().unwrap();
+        let ctx = SessionContext::new_with_config_rt(config.with_target_partitions(1), runtime);
+        let sql = "EXPLAIN ANALYZE SELECT s FROM (SELECT repeat('fletch', 60) || CAST(v % 1000 AS VARCHAR) AS s \
+                   FROM generate_series(1, 200000) AS t(v)) ORDER BY s";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        let line = text.lines().find(|l| l.contains("SortExec")).unwrap();
+        let bytes = line.split("spilled_bytes=").nth(1).unwrap_or_else(|| panic!("no spilled_bytes in {line}"));
+        let (number, unit) = bytes.split_at(bytes.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap());
+        let scale = match unit.trim_start().chars().next() {
+            Some('K') => 1e3,
+            Some('M') => 1e6,
+            Some('G') => 1e9,
+            _ => 1.0,
+        };
+        (number.parse::<f64>().unwrap() * scale) as u64
+    }
+
+    #[tokio::test]
+    async fn spill_files_are_compressed_in_both_modes() {
+        let raw = spilled_bytes(SessionConfig::new().set_str("datafusion.execution.spill_compression", "uncompressed")).await;
+        assert!(raw > 10_000_000, "the sort spills its 80 MB: {raw}");
+        for config in [embedded_config(), cluster_config()] {
+            let compressed = spilled_bytes(config).await;
+            assert!(compressed > 0 && compressed * 4 < raw, "{compressed} bytes spilled against {raw} uncompressed");
         }
     }
 }
