@@ -23,7 +23,7 @@ use tonic::transport::Channel;
 use crate::auth::Token;
 use crate::error::{Error, Result};
 use crate::recovery::Recovery;
-use crate::view_types::{plain_batch, plain_stream};
+use crate::view_types::{plain_batches, plain_stream};
 
 /// How long a client waits for a scheduler to answer before giving up.
 pub const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -239,16 +239,15 @@ pub const PLANS_LOG: &str = "fletch::plans";
 /// [`PLANS_LOG`] is enabled at debug: `EXPLAIN ANALYZE` of each step.
 pub async fn collect(df: DataFrame) -> Result<Vec<RecordBatch>> {
     let Some(cluster) = df.task_ctx().session_config().get_extension::<Cluster>() else {
-        let plain = |batches: Vec<RecordBatch>| batches.into_iter().map(plain_batch).collect::<std::result::Result<Vec<_>, _>>();
         if !log::log_enabled!(target: PLANS_LOG, log::Level::Debug) {
-            return Ok(plain(df.collect().await?)?);
+            return Ok(plain_batches(df.collect().await?)?);
         }
         let task_ctx = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
         let batches = datafusion::physical_plan::collect(plan.clone(), task_ctx).await?;
         let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true);
         log::debug!(target: PLANS_LOG, "executed plan:\n{shown}");
-        return Ok(plain(batches)?);
+        return Ok(plain_batches(batches)?);
     };
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;

@@ -26,41 +26,44 @@ use crate::error::Result;
 
 /// `df` with every view-typed column cast to its plain type (`df` itself
 /// when it has none), for a write: a sink keeps the order of its input.
-/// Results are converted batch by batch instead ([`plain_batch`]): on top of
+/// Results are converted batch by batch instead ([`plain_batches`]): on top of
 /// a sorted query, DataFusion spreads such a projection over partitions and
 /// the order is lost.
 pub fn plain_strings(df: DataFrame) -> Result<DataFrame> {
-    let columns: Vec<(Column, Option<DataType>)> = df
-        .schema()
-        .iter()
-        .map(|(qualifier, field)| {
-            let plain = without_views(field.data_type());
-            (Column::new(qualifier.cloned(), field.name()), (&plain != field.data_type()).then_some(plain))
-        })
-        .collect();
-    if columns.iter().all(|(_, plain)| plain.is_none()) {
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let plain = plain_schema(&schema);
+    if Arc::ptr_eq(&plain, &schema) {
         return Ok(df);
     }
-    let exprs = columns.into_iter().map(|(column, plain)| match plain {
-        Some(plain) => datafusion::logical_expr::cast(Expr::Column(column.clone()), plain).alias_qualified(column.relation, column.name),
-        None => Expr::Column(column),
-    });
+    let exprs: Vec<Expr> = df
+        .schema()
+        .iter()
+        .zip(plain.fields())
+        .map(|((qualifier, field), plain)| {
+            let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+            if plain.data_type() == field.data_type() {
+                return column;
+            }
+            datafusion::logical_expr::cast(column, plain.data_type().clone()).alias_qualified(qualifier.cloned(), field.name())
+        })
+        .collect();
     Ok(df.select(exprs)?)
 }
 
-/// `batch` with every view-typed column cast to its plain type.
-pub fn plain_batch(batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
-    let schema = plain_schema(batch.schema_ref());
-    if &schema == batch.schema_ref() {
-        return Ok(batch);
+/// `batches` (of one schema) with every view-typed column cast to its plain type.
+pub fn plain_batches(batches: Vec<RecordBatch>) -> std::result::Result<Vec<RecordBatch>, ArrowError> {
+    let Some(first) = batches.first() else { return Ok(batches) };
+    let schema = plain_schema(first.schema_ref());
+    if Arc::ptr_eq(&schema, first.schema_ref()) {
+        return Ok(batches);
     }
-    plain_batch_as(&schema, batch)
+    batches.into_iter().map(|b| plain_batch_as(&schema, b)).collect()
 }
 
 /// `stream` with every view-typed column cast to its plain type.
 pub fn plain_stream(stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
     let schema = plain_schema(&stream.schema());
-    if schema == stream.schema() {
+    if Arc::ptr_eq(&schema, &stream.schema()) {
         return stream;
     }
     let converted = {
@@ -75,11 +78,13 @@ fn plain_batch_as(schema: &SchemaRef, batch: RecordBatch) -> std::result::Result
     RecordBatch::try_new(schema.clone(), columns)
 }
 
+/// `schema` with plain types; `schema` itself when it has no views.
 fn plain_schema(schema: &SchemaRef) -> SchemaRef {
-    if !schema.fields().iter().any(|f| without_views(f.data_type()) != *f.data_type()) {
+    let fields: Vec<FieldRef> = schema.fields().iter().map(without_view_field).collect();
+    if fields.iter().eq(schema.fields().iter()) {
         return schema.clone();
     }
-    Arc::new(Schema::new_with_metadata(schema.fields().iter().map(without_view_field).collect::<Vec<_>>(), schema.metadata().clone()))
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 fn without_view_field(f: &FieldRef) -> FieldRef {
@@ -126,7 +131,7 @@ mod tests {
     async fn views_become_plain_types_at_any_depth_and_keep_their_values() {
         let ctx = SessionContext::new();
         let in_plan = plain_strings(ctx.sql(NESTED).await.unwrap()).unwrap().collect().await.unwrap();
-        let by_batch = plain_batch(ctx.sql(NESTED).await.unwrap().collect().await.unwrap().remove(0)).unwrap();
+        let by_batch = plain_batches(ctx.sql(NESTED).await.unwrap().collect().await.unwrap()).unwrap().remove(0);
         for batch in [&in_plan[0], &by_batch] {
             assert_eq!(types(&batch.schema()), PLAIN);
             assert_eq!(batch.column(0).as_string::<i32>().value(0), "a");
