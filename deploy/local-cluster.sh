@@ -11,6 +11,8 @@
 # ports P+2i (Flight) and P+2i+1 (gRPC), P = FLETCH_EXECUTOR_PORT (default 50100).
 # FLETCH_ALLOWED_ROOTS lists the local folders SQL on the cluster may use
 # (comma-separated; default the current directory and /tmp).
+# The executors share this machine's cores: each gets cores/N task slots (at
+# least one) unless FLETCH_EXECUTOR_SLOTS says how many.
 set -euo pipefail
 dir="${FLETCH_CLUSTER_DIR:-/tmp/fletch-cluster}"
 port="${FLETCH_SCHEDULER_PORT:-50050}"
@@ -38,16 +40,18 @@ start() {
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.2
   done
+  local slots="${FLETCH_EXECUTOR_SLOTS:-$(( $(nproc) / n ))}"
+  [ "$slots" -ge 1 ] || slots=1
   for i in $(seq 0 $((n - 1))); do
     "$bin" executor --scheduler "127.0.0.1:$port" --bind "127.0.0.1:$((executor_port + 2 * i))" \
-      --allowed-roots "$allowed" --work-dir "$dir/executor$i" >"$dir/executor$i.log" 2>&1 &
+      --allowed-roots "$allowed" --work-dir "$dir/executor$i" --concurrent-tasks "$slots" >"$dir/executor$i.log" 2>&1 &
     echo $! >"$dir/executor$i.pid"
   done
   for _ in $(seq 100); do
     [ "$(grep -c 'registered from' "$dir/scheduler.log" || true)" -ge "$n" ] && break
     sleep 0.2
   done
-  echo "scheduler 127.0.0.1:$port with $n executors; logs in $dir"
+  echo "scheduler 127.0.0.1:$port with $n executors of $slots task slots; logs in $dir"
   echo "try: $bin sql --scheduler 127.0.0.1:$port -c \"SELECT did_bucket('0000001', 2)\""
   if [ ${#flight_sql[@]} -gt 0 ]; then
     echo "Flight SQL: grpc://127.0.0.1:$port (docs/notebooks.md)"

@@ -15,6 +15,7 @@ use ballista_scheduler::scheduler_process::create_scheduler;
 
 use crate::auth::Token;
 use crate::error::{Error, Result};
+use crate::long_poll::Wakeups;
 use crate::recovery::Recoveries;
 use crate::{codec, remote, server};
 use crate::signals::stop_signal;
@@ -50,6 +51,7 @@ pub struct SchedulerOptions {
 
 /// Runs a scheduler until SIGINT or SIGTERM ([`Error::Stopped`]).
 pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
+    let wakeups = Wakeups::default();
     let config = SchedulerConfig {
         bind_host: opts.bind.ip().to_string(),
         bind_port: opts.bind.port(),
@@ -61,20 +63,22 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<()> {
         ..Default::default()
     }
     .with_override_session_builder(Arc::new(scheduler_session_state))
-    .with_override_config_producer(Arc::new(cluster_config));
+    .with_override_config_producer(Arc::new(cluster_config))
+    .with_on_work_available(wakeups.on_work_available());
     let config = SchedulerConfig { override_logical_codec: Some(codec::logical_codec()), override_physical_codec: Some(codec::physical_codec()), ..config };
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| Error::Cluster(format!("cannot start the scheduler: {e}")))?;
     let bind = opts.bind;
     let jobs = cluster.job_state();
+    wakeups.follow_jobs(&jobs).await?;
     let scheduler = create_scheduler(cluster, Arc::new(config))
         .await
         .map_err(|e| Error::Cluster(format!("scheduler on {bind}: {e}")))?;
     let recoveries = Recoveries::follow(&scheduler, jobs).await?;
     let stop = stop_signal();
     tokio::select! {
-        r = server::serve(scheduler, recoveries, bind, opts.flight_sql, opts.token) => r,
+        r = server::serve(scheduler, wakeups, recoveries, bind, opts.flight_sql, opts.token) => r,
         stop = stop => {
             log::info!("scheduler stopped by {}", stop.name());
             Err(Error::Stopped(stop))

@@ -19,6 +19,7 @@ pub mod flight_sql;
 pub mod gcs;
 pub mod gzip_lines;
 pub mod location;
+pub mod long_poll;
 pub mod memory;
 pub mod outputs;
 pub mod params;

@@ -17,13 +17,16 @@ use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use crate::auth::{self, Token};
 use crate::error::{Error, Result};
 use crate::flight_sql::{self, Scheduler};
+use crate::long_poll::{LongPoll, Wakeups};
 use crate::recovery::Recoveries;
 
 /// The gRPC path of Arrow Flight (and so Flight SQL) calls.
 const FLIGHT_SERVICE: &str = "/arrow.flight.protocol.FlightService/";
 
-/// Serves `scheduler` on `bind` until the future is dropped.
-pub async fn serve(scheduler: Scheduler, recoveries: Recoveries, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
+/// Serves `scheduler` on `bind` until the future is dropped; its idle
+/// executors' polls and its clients' status requests wait for news
+/// ([`crate::long_poll`]).
+pub async fn serve(scheduler: Scheduler, wakeups: Wakeups, recoveries: Recoveries, bind: SocketAddr, flight_sql: bool, token: Option<Token>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| Error::Cluster(format!("scheduler: cannot listen on {bind}: {e}")))?;
     // Without TCP_NODELAY (axum's default) every gRPC answer waited for the
     // executor's delayed ACK: 40 ms per poll, so per task handed out.
@@ -35,7 +38,7 @@ pub async fn serve(scheduler: Scheduler, recoveries: Recoveries, bind: SocketAdd
     let config = scheduler.state.config.clone();
     let mut routes = tonic::service::RoutesBuilder::default();
     routes.add_service(
-        SchedulerGrpcServer::new(scheduler.clone())
+        SchedulerGrpcServer::new(LongPoll::new(scheduler.clone(), wakeups))
             .max_decoding_message_size(config.grpc_server_max_decoding_message_size as usize)
             .max_encoding_message_size(config.grpc_server_max_encoding_message_size as usize),
     );
