@@ -119,6 +119,24 @@ fn unsettled(result: &pb::GetJobStatusResult) -> bool {
     )
 }
 
+/// Asks until `is_news` says the answer is news, waiting on `news` in
+/// between, for at most [`HOLD`]; gives the last answer.
+async fn hold<T, Fut>(news: &Notify, mut ask: impl FnMut() -> Fut, is_news: impl Fn(&T) -> bool) -> std::result::Result<T, Status>
+where
+    Fut: Future<Output = std::result::Result<T, Status>>,
+{
+    let deadline = Instant::now() + HOLD;
+    loop {
+        // Listening before asking: news in between still wakes this call.
+        let mut woken = pin!(news.notified());
+        woken.as_mut().enable();
+        let answer = ask().await?;
+        if is_news(&answer) || tokio::time::timeout_at(deadline, woken).await.is_err() {
+            return Ok(answer);
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl SchedulerGrpc for LongPoll {
     type ExecuteQueryPushStream = <Scheduler as SchedulerGrpc>::ExecuteQueryPushStream;
@@ -127,42 +145,38 @@ impl SchedulerGrpc for LongPoll {
         if !idle(request.get_ref()) {
             return self.inner.poll_work(request).await;
         }
-        let deadline = Instant::now() + HOLD;
         let params = request.get_ref();
         let again = pb::PollWorkParams { metadata: params.metadata.clone(), num_free_vcores: params.num_free_vcores, task_status: Vec::new() };
         let executor = again.metadata.as_ref().map(|m| m.id.clone()).unwrap_or_default();
         // Ballista reads the executor's address from the connection when its metadata has none.
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
-        let mut request = request;
-        loop {
-            // Listening before asking: a stage made runnable in between still wakes this call.
-            let mut woken = pin!(self.wakeups.work.notified());
-            woken.as_mut().enable();
-            let answer = self.inner.poll_work(request).await?;
-            if has_work(answer.get_ref()) || !self.alive(&executor) {
-                return Ok(answer);
+        let (again, executor) = (&again, executor.as_str());
+        let mut first = Some(request);
+        let ask = || {
+            let first = first.take();
+            async move {
+                let request = match first {
+                    Some(request) => request,
+                    // Not asked for again (that would register it anew); its last answer had no work either.
+                    None if !self.alive(executor) => return Ok(Response::new(pb::PollWorkResult::default())),
+                    None => {
+                        let mut request = Request::new(again.clone());
+                        if let Some(peer) = peer {
+                            request.extensions_mut().insert(peer);
+                        }
+                        request
+                    }
+                };
+                self.inner.poll_work(request).await
             }
-            if tokio::time::timeout_at(deadline, woken).await.is_err() || !self.alive(&executor) {
-                return Ok(answer);
-            }
-            request = Request::new(again.clone());
-            if let Some(peer) = peer {
-                request.extensions_mut().insert(peer);
-            }
-        }
+        };
+        hold(&self.wakeups.work, ask, |answer| has_work(answer.get_ref()) || !self.alive(executor)).await
     }
 
     async fn get_job_status(&self, request: Request<pb::GetJobStatusParams>) -> std::result::Result<Response<pb::GetJobStatusResult>, Status> {
-        let deadline = Instant::now() + HOLD;
         let params = request.into_inner();
-        loop {
-            let mut changed = pin!(self.wakeups.jobs.notified());
-            changed.as_mut().enable();
-            let answer = self.inner.get_job_status(Request::new(params.clone())).await?;
-            if !unsettled(answer.get_ref()) || tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return Ok(answer);
-            }
-        }
+        let ask = || self.inner.get_job_status(Request::new(params.clone()));
+        hold(&self.wakeups.jobs, ask, |answer| !unsettled(answer.get_ref())).await
     }
 
     async fn register_executor(&self, request: Request<pb::RegisterExecutorParams>) -> std::result::Result<Response<pb::RegisterExecutorResult>, Status> {
