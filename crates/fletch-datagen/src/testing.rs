@@ -1,7 +1,7 @@
 //! Helpers for the generators' tests.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Int64Type, Schema};
@@ -29,7 +29,12 @@ pub async fn gen_into(dataset: Dataset, dir: &Path, scale: f64, seed: u64) -> Lo
 
 /// Every file under `dir` (relative path → bytes).
 pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
+    files(dir).into_iter().map(|path| (path.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap())).collect()
+}
+
+/// The paths of every file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
@@ -37,8 +42,7 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&path).unwrap());
+                out.push(path);
             }
         }
     }
@@ -48,9 +52,9 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The Arrow schema a Parquet file of table folder `table` under `dir`
 /// holds (an embedded session reads its strings as views).
 pub fn file_schema(dir: &Path, table: &str) -> Schema {
-    let folder = dir.join(table);
-    let file = read_tree(&folder).into_keys().find(|f| f.ends_with(".parquet")).unwrap();
-    let file = std::fs::File::open(folder.join(file)).unwrap();
+    let mut parquet: Vec<PathBuf> = files(&dir.join(table)).into_iter().filter(|f| f.extension().is_some_and(|e| e == "parquet")).collect();
+    parquet.sort();
+    let file = std::fs::File::open(&parquet[0]).unwrap();
     ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().as_ref().clone()
 }
 
