@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod aws;
 pub mod batches;
+pub mod broadcast_joins;
 pub mod catalog;
 pub mod cluster;
 pub mod codec;
