@@ -87,8 +87,8 @@ fn fits(plan: &Arc<dyn ExecutionPlan>, limit: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::physical_plan::displayable;
     use ballista::prelude::SessionConfigExt;
+    use datafusion::physical_plan::displayable;
     use datafusion::prelude::SessionContext;
 
     use crate::session::{embedded_config, session_state};

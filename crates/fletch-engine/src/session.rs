@@ -70,13 +70,21 @@ pub fn executor_registry() -> DfResult<Arc<BallistaFunctionRegistry>> {
 /// lookalike's showlog query took 11.5 s against 12.4 s. What leaves a
 /// query is plain `Utf8` again ([`crate::view_types`]), so embedded and
 /// distributed results and files are the same; SQL's `VARCHAR` stays `Utf8`.
+///
+/// Join build sides under Ballista's broadcast thresholds (128 MB, 1M rows)
+/// are collected once, as on a cluster, instead of DataFusion's 1 MB and
+/// 128 Ki rows: lookalike's persona (365K users) made the probe side, 13M
+/// shows, go through a hash repartition (showlog step 16.7 → 14.2 s).
 pub fn embedded_config() -> SessionConfig {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    with_shared_settings(SessionConfig::new())
+    let broadcast = BallistaConfig::default();
+    with_output_settings(SessionConfig::new())
         .with_target_partitions(cores)
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.schema_force_view_types", true)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+        .set_usize("datafusion.optimizer.hash_join_single_partition_threshold", broadcast.broadcast_join_threshold_bytes())
+        .set_usize("datafusion.optimizer.hash_join_single_partition_threshold_rows", broadcast.broadcast_join_threshold_rows())
 }
 
 /// Parquet outputs are Snappy-compressed, as Spark (and so the original
@@ -86,24 +94,11 @@ pub fn embedded_config() -> SessionConfig {
 /// (0.95 GB so, no slower). Spill files are LZ4-compressed (DataFusion
 /// writes them raw): lookalike's train-ready at 135M shows under a 3 GB
 /// budget spilled 1.2 GB instead of 2.2 GB, in the same time.
-///
-/// Join build sides under Ballista's broadcast thresholds (128 MB, 1M rows)
-/// are collected whole instead of DataFusion's 1 MB and 128 Ki rows, and
-/// DataFusion decides so before it places repartitions. Embedded,
-/// lookalike's persona (365K users) made the probe side, 13M shows, go
-/// through a hash repartition (showlog step 16.7 → 14.2 s). On a cluster
-/// Ballista's planner promotes such a join itself, but only after the
-/// probe side's repartition is placed, which it keeps: taar-locale shuffled
-/// its 4M client-days with their add-on lists (2.2 GB) to join them with
-/// 265K latest days that every task then read whole anyway.
-fn with_shared_settings(config: SessionConfig) -> SessionConfig {
-    let broadcast = BallistaConfig::default();
+fn with_output_settings(config: SessionConfig) -> SessionConfig {
     config
         .set_str("datafusion.execution.parquet.compression", "snappy")
         .set_usize("datafusion.execution.parquet.max_row_group_size", 128 * 1024)
         .set_str("datafusion.execution.spill_compression", "lz4_frame")
-        .set_usize("datafusion.optimizer.hash_join_single_partition_threshold", broadcast.broadcast_join_threshold_bytes())
-        .set_usize("datafusion.optimizer.hash_join_single_partition_threshold_rows", broadcast.broadcast_join_threshold_rows())
 }
 
 /// The settings of every session on a cluster (client, scheduler, executors):
@@ -123,7 +118,7 @@ fn with_shared_settings(config: SessionConfig) -> SessionConfig {
 /// ([`crate::split_sink`]), so each task writes one file per partition
 /// value rather than DataFusion's four parallel files.
 pub fn cluster_config() -> SessionConfig {
-    with_shared_settings(SessionConfig::new_with_ballista())
+    with_output_settings(SessionConfig::new_with_ballista())
         .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
         .set_bool("datafusion.optimizer.prefer_hash_join", true)
         .set_usize("datafusion.execution.minimum_parallel_output_files", 1)
