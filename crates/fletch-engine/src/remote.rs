@@ -336,6 +336,9 @@ fn interrupted(e: DataFusionError, cluster: &Cluster, plan: &Arc<dyn ExecutionPl
         let why = Error::Engine(e).to_string();
         return Error::Interrupted(format!("{job}: a task lost its connection to the executor it read from: {why}"));
     }
+    if let Some(why) = broken_result_stream(&e) {
+        return Error::Interrupted(format!("{job}: an executor's results broke off while this client read them: {why}"));
+    }
     let Some(executor) = lost_executor(&e) else { return Error::Engine(e) };
     // Ballista reports a scheduler it cannot reach in the same words as an executor.
     if executor.ends_with(&format!("//{}", cluster.scheduler)) {
@@ -370,12 +373,29 @@ fn lost_executor(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// What a broken gRPC transfer says in its text.
+const BROKEN: &[&str] = &["h2 protocol error", "error reading a body", "BrokenPipe", "ConnectionReset", "ConnectionAborted", "UnexpectedEof", "transport error"];
+
 /// Whether a failed job's message says a task's transfer of another task's
 /// results broke off (its executor died while sending them). Ballista
 /// reports that as an ordinary task failure, not a lost executor.
 fn broken_transfer(message: &str) -> bool {
-    const BROKEN: &[&str] = &["h2 protocol error", "error reading a body", "BrokenPipe", "ConnectionReset", "ConnectionAborted", "UnexpectedEof", "transport error"];
     message.contains("IpcError(") && BROKEN.iter().any(|b| message.contains(b))
+}
+
+/// Why the stream of a job's results from an executor to this client broke
+/// off, if it did (the executor died while sending them): Ballista passes
+/// the Flight stream's gRPC status on inside an Arrow error.
+fn broken_result_stream(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(status) = e.downcast_ref::<tonic::Status>() {
+            let message = format!("{}: {}", status.message(), root_cause(status));
+            return BROKEN.iter().any(|b| message.contains(b)).then(|| status.message().to_string());
+        }
+        cur = e.source();
+    }
+    None
 }
 
 /// `the executor at http://HOST:PORT` from Ballista's "... at http://HOST:PORT: why".
@@ -514,6 +534,22 @@ mod tests {
         // A corrupt file or a model's failed HTTP call is no lost executor.
         assert!(!broken_transfer(r#"Job 3K2 failed: Job failed due to stage 5 failed: Task failed due to runtime execution error: DataFusionError(ArrowError(IpcError("Not an Arrow file"), None))"#));
         assert!(!broken_transfer(r#"Job 3K2 failed: Job failed due to stage 2 failed: Task failed due to runtime execution error: DataFusionError(Execution("did 7: http://m/v1: error sending request: connection error: BrokenPipe"))"#));
+    }
+
+    #[test]
+    fn results_broken_off_on_their_way_to_the_client_are_interruptions() {
+        // What Ballista's client stream yields when the executor sending results dies.
+        let status = tonic::Status::unknown("h2 protocol error: error reading a body from connection");
+        let broken = DataFusionError::ArrowError(Box::new(datafusion::arrow::error::ArrowError::from_external_error(Box::new(status))), None);
+        let error = interrupted(broken, &Cluster::new("127.0.0.1:1"), &no_job());
+        assert!(
+            matches!(&error, Error::Interrupted(m) if m == "its job: an executor's results broke off while this client read them: h2 protocol error: error reading a body from connection"),
+            "{error}"
+        );
+        // A status that is about the query, not the transfer, stays what it was.
+        let refused = tonic::Status::invalid_argument("no such partition");
+        let refused = DataFusionError::ArrowError(Box::new(datafusion::arrow::error::ArrowError::from_external_error(Box::new(refused))), None);
+        assert!(matches!(interrupted(refused, &Cluster::new("127.0.0.1:1"), &no_job()), Error::Engine(_)));
     }
 
     fn no_job() -> Arc<dyn ExecutionPlan> {
