@@ -152,6 +152,30 @@ fn images_table_and_cluster_equal_embedded() {
     assert_ne!(tree(&reseeded.join("ising-denoise/images")), tree(&embedded.join("ising-denoise/images")));
 }
 
+/// One image: every step's input is one small file, so DataFusion plans the
+/// metrics' `LEFT JOIN` without repartitions; on a cluster the metrics row
+/// must not be lost where Ballista would spread that join over partitions.
+#[test]
+fn one_image_has_its_metrics_on_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generated(tmp.path(), "0.1");
+    for folder in ["ising/noisy", "ising/clean"] {
+        for file in std::fs::read_dir(data.join(folder)).unwrap().map(|f| f.unwrap().path()) {
+            if !file.ends_with("shapes-000.png") {
+                std::fs::remove_file(file).unwrap();
+            }
+        }
+    }
+    let args = ["--method", "gibbs", "--burn-in", "2", "--samples", "2", "--tile-size", "48", "--reference", "ising/clean"];
+    let embedded = tmp.path().join("embedded");
+    ok(run(&data, &embedded, &args));
+    let cluster = Cluster::start(&tmp.path().join("cluster"), 2, &[]);
+    let distributed = tmp.path().join("distributed");
+    ok(run(&data, &distributed, &[&args[..], &["--scheduler", &cluster.scheduler]].concat()));
+    assert_eq!(metrics(&embedded).len(), 1);
+    assert_eq!(metrics(&distributed), metrics(&embedded));
+}
+
 #[test]
 fn bad_inputs_are_named_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -14,6 +14,16 @@
 //! below Ballista's (32 bytes a column when only rows are known, Ballista's
 //! width for variable-length columns and above its fixed widths), so
 //! Ballista keeps the broadcast as planned.
+//!
+//! In a cluster's sessions it also takes back, before DataFusion places
+//! repartitions and merges, the `CollectLeft` joins Ballista would demote
+//! (a join type not driven by the probe side, or a build side not known to
+//! be small): Ballista demotes them when it splits stages, with hash
+//! repartitions under the join but nothing above it, so an operator that
+//! was planned for the join's single partition (a sort, an output write)
+//! ran on its first partition only. ising-denoise's metrics of one image
+//! (`images LEFT JOIN stops`, both one small file) came out empty on a
+//! cluster.
 
 use std::sync::Arc;
 
@@ -47,13 +57,26 @@ impl PhysicalOptimizerRule for BroadcastSmallSides {
     }
 
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
-        let limit = config.extensions.get::<BallistaConfig>().cloned().unwrap_or_default().broadcast_join_threshold_bytes();
+        let cluster = config.extensions.get::<BallistaConfig>();
+        let limit = cluster.cloned().unwrap_or_default().broadcast_join_threshold_bytes();
         plan.transform_up(|node| {
             let Some(join) = node.downcast_ref::<HashJoinExec>() else { return Ok(Transformed::no(node)) };
-            if *join.partition_mode() != PartitionMode::Partitioned || join.null_aware {
+            if join.null_aware {
                 return Ok(Transformed::no(node));
             }
             let join_type = *join.join_type();
+            if *join.partition_mode() == PartitionMode::CollectLeft {
+                // Ballista would demote this join later, inside a stage
+                // whose other operators were planned for its single partition.
+                let demoted = cluster.is_some() && !(probe_driven(join_type) && fits(join.left(), limit));
+                return match demoted {
+                    true => Ok(Transformed::yes(join.builder().with_partition_mode(PartitionMode::Partitioned).build_exec()?)),
+                    false => Ok(Transformed::no(node)),
+                };
+            }
+            if *join.partition_mode() != PartitionMode::Partitioned {
+                return Ok(Transformed::no(node));
+            }
             let broadcast = if probe_driven(join_type) && fits(join.left(), limit) {
                 join.builder().with_partition_mode(PartitionMode::CollectLeft).build_exec()?
             } else if join_type.supports_swap() && probe_driven(join_type.swap()) && fits(join.right(), limit) {
@@ -138,6 +161,28 @@ mod tests {
         let latest = |k: u64| std::iter::successors(Some(if k == 0 { 100_000 } else { 99_000 + k }), |v| Some(v - 1000)).find(|v| v % 7 != 3);
         let sum: u64 = (0..1000).map(|k| latest(k).unwrap()).sum();
         assert!(rows.contains(&format!("| 1000 | {sum} |")), "{rows}");
+    }
+
+    #[tokio::test]
+    async fn a_collected_join_ballista_would_demote_is_partitioned_before_merges_are_placed() {
+        // One row each side, in one file each: DataFusion collects the left
+        // side of the LEFT join and needs no repartition or merge at all.
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = session(2 << 20, &dir).await;
+        let write = format!("COPY (SELECT 'a' AS name, 1 AS v) TO '{}/one.parquet'", dir.path().display());
+        ctx.sql(&write).await.unwrap().collect().await.unwrap();
+        ctx.register_parquet("one", &format!("{}/one.parquet", dir.path().display()), Default::default()).await.unwrap();
+        let query = "SELECT o.name, t.v FROM one AS o LEFT JOIN t ON t.k = o.name AND t.v < 0 ORDER BY o.name";
+        let physical = ctx.sql(query).await.unwrap().create_physical_plan().await.unwrap();
+        let plan = displayable(physical.as_ref()).indent(true).to_string();
+        assert!(plan.contains("HashJoinExec: mode=Partitioned") && !plan.contains("CollectLeft"), "{plan}");
+        assert!(plan.starts_with("SortPreservingMergeExec"), "the join's partitions are merged above it: {plan}");
+        // Embedded (no Ballista settings), DataFusion's choice stands.
+        let embedded = SessionContext::new_with_state(session_state(embedded_config()).unwrap());
+        embedded.register_parquet("one", &format!("{}/one.parquet", dir.path().display()), Default::default()).await.unwrap();
+        embedded.register_parquet("t", &format!("{}/t.parquet", dir.path().display()), Default::default()).await.unwrap();
+        let plan = displayable(embedded.sql(query).await.unwrap().create_physical_plan().await.unwrap().as_ref()).indent(true).to_string();
+        assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
     }
 
     #[tokio::test]
