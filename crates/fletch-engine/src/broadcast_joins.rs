@@ -44,6 +44,7 @@ const COLUMN_WIDTH: usize = 32;
 /// broadcast threshold into `CollectLeft` joins (swapping the sides when the
 /// right one is the small one). Only joins whose output is driven by the
 /// probe side's rows qualify: a broadcast build side is joined once per task.
+/// On a cluster, `CollectLeft` joins that do not qualify become partitioned.
 #[derive(Debug, Default)]
 pub struct BroadcastSmallSides;
 
@@ -65,26 +66,18 @@ impl PhysicalOptimizerRule for BroadcastSmallSides {
                 return Ok(Transformed::no(node));
             }
             let join_type = *join.join_type();
-            if *join.partition_mode() == PartitionMode::CollectLeft {
+            let broadcastable = |build: &Arc<dyn ExecutionPlan>, join_type| probe_driven(join_type) && fits(build, limit);
+            let planned = match join.partition_mode() {
                 // Ballista would demote this join later, inside a stage
                 // whose other operators were planned for its single partition.
-                let demoted = cluster.is_some() && !(probe_driven(join_type) && fits(join.left(), limit));
-                return match demoted {
-                    true => Ok(Transformed::yes(join.builder().with_partition_mode(PartitionMode::Partitioned).build_exec()?)),
-                    false => Ok(Transformed::no(node)),
-                };
-            }
-            if *join.partition_mode() != PartitionMode::Partitioned {
-                return Ok(Transformed::no(node));
-            }
-            let broadcast = if probe_driven(join_type) && fits(join.left(), limit) {
-                join.builder().with_partition_mode(PartitionMode::CollectLeft).build_exec()?
-            } else if join_type.supports_swap() && probe_driven(join_type.swap()) && fits(join.right(), limit) {
-                join.swap_inputs(PartitionMode::CollectLeft)?
-            } else {
-                return Ok(Transformed::no(node));
+                PartitionMode::CollectLeft if cluster.is_some() && !broadcastable(join.left(), join_type) => {
+                    join.builder().with_partition_mode(PartitionMode::Partitioned).build_exec()?
+                }
+                PartitionMode::Partitioned if broadcastable(join.left(), join_type) => join.builder().with_partition_mode(PartitionMode::CollectLeft).build_exec()?,
+                PartitionMode::Partitioned if join_type.supports_swap() && broadcastable(join.right(), join_type.swap()) => join.swap_inputs(PartitionMode::CollectLeft)?,
+                _ => return Ok(Transformed::no(node)),
             };
-            Ok(Transformed::yes(broadcast))
+            Ok(Transformed::yes(planned))
         })
         .data()
     }
@@ -169,9 +162,9 @@ mod tests {
         // side of the LEFT join and needs no repartition or merge at all.
         let dir = tempfile::tempdir().unwrap();
         let ctx = session(2 << 20, &dir).await;
-        let write = format!("COPY (SELECT 'a' AS name, 1 AS v) TO '{}/one.parquet'", dir.path().display());
-        ctx.sql(&write).await.unwrap().collect().await.unwrap();
-        ctx.register_parquet("one", &format!("{}/one.parquet", dir.path().display()), Default::default()).await.unwrap();
+        let (one, t) = (format!("{}/one.parquet", dir.path().display()), format!("{}/t.parquet", dir.path().display()));
+        ctx.sql(&format!("COPY (SELECT 'a' AS name, 1 AS v) TO '{one}'")).await.unwrap().collect().await.unwrap();
+        ctx.register_parquet("one", &one, Default::default()).await.unwrap();
         let query = "SELECT o.name, t.v FROM one AS o LEFT JOIN t ON t.k = o.name AND t.v < 0 ORDER BY o.name";
         let physical = ctx.sql(query).await.unwrap().create_physical_plan().await.unwrap();
         let plan = displayable(physical.as_ref()).indent(true).to_string();
@@ -179,8 +172,8 @@ mod tests {
         assert!(plan.starts_with("SortPreservingMergeExec"), "the join's partitions are merged above it: {plan}");
         // Embedded (no Ballista settings), DataFusion's choice stands.
         let embedded = SessionContext::new_with_state(session_state(embedded_config()).unwrap());
-        embedded.register_parquet("one", &format!("{}/one.parquet", dir.path().display()), Default::default()).await.unwrap();
-        embedded.register_parquet("t", &format!("{}/t.parquet", dir.path().display()), Default::default()).await.unwrap();
+        embedded.register_parquet("one", &one, Default::default()).await.unwrap();
+        embedded.register_parquet("t", &t, Default::default()).await.unwrap();
         let plan = displayable(embedded.sql(query).await.unwrap().create_physical_plan().await.unwrap().as_ref()).indent(true).to_string();
         assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
     }

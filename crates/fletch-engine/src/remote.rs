@@ -387,15 +387,9 @@ fn broken_transfer(message: &str) -> bool {
 /// off, if it did (the executor died while sending them): Ballista passes
 /// the Flight stream's gRPC status on inside an Arrow error.
 fn broken_result_stream(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur = Some(e);
-    while let Some(e) = cur {
-        if let Some(status) = e.downcast_ref::<tonic::Status>() {
-            let message = format!("{}: {}", status.message(), root_cause(status));
-            return BROKEN.iter().any(|b| message.contains(b)).then(|| status.message().to_string());
-        }
-        cur = e.source();
-    }
-    None
+    let status = std::iter::successors(Some(e), |e| e.source()).find_map(|e| e.downcast_ref::<tonic::Status>())?;
+    let message = format!("{}: {}", status.message(), root_cause(status));
+    BROKEN.iter().any(|b| message.contains(b)).then(|| status.message().to_string())
 }
 
 /// `the executor at http://HOST:PORT` from Ballista's "... at http://HOST:PORT: why".
