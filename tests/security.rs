@@ -51,6 +51,15 @@ fn a_scheduler_with_a_token_serves_only_its_holders() {
     let mut answer = String::new();
     probe.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // So do its executors' task slots; the holders' clients size their jobs by them (two executors of two).
+    for (header, answer) in [("", "HTTP/1.1 401"), (&format!("authorization: Bearer {TOKEN}\r\n")[..], "HTTP/1.1 200")] {
+        let mut probe = TcpStream::connect(s).unwrap();
+        write!(probe, "GET /slots HTTP/1.1\r\nHost: {s}\r\n{header}Connection: close\r\n\r\n").unwrap();
+        let mut got = String::new();
+        probe.read_to_string(&mut got).unwrap();
+        assert!(got.starts_with(answer), "{got}");
+        assert!(answer.ends_with("401") || got.ends_with("\r\n\r\n4\n"), "{got}");
+    }
 
     // Health probes need no token.
     let mut probe = TcpStream::connect(s).unwrap();

@@ -32,6 +32,7 @@ pub mod server;
 pub mod session;
 pub mod signals;
 pub mod similar_users;
+pub mod sized_jobs;
 pub mod split_sink;
 pub mod stores;
 pub mod tsv;

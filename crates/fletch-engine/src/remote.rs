@@ -159,6 +159,15 @@ impl Cluster {
         }
     }
 
+    /// The task slots of the executors registered with the scheduler.
+    pub async fn task_slots(&self) -> Result<usize> {
+        let (status, body) = self.get("/slots").await?;
+        match (status.as_str(), body.trim().parse()) {
+            ("200", Ok(slots)) => Ok(slots),
+            _ => Err(Error::Cluster(format!("the scheduler at {} answered /slots with {status} {}", self.scheduler, body.trim()))),
+        }
+    }
+
     /// What the job `job` recovered from so far (`None`: an unknown job).
     async fn recovery(&self, job: &str) -> Result<Option<Recovery>> {
         let (status, body) = self.get(&format!("/jobs/{job}/recovery")).await?;
@@ -249,6 +258,7 @@ pub async fn collect(df: DataFrame) -> Result<Vec<RecordBatch>> {
         log::debug!(target: PLANS_LOG, "executed plan:\n{shown}");
         return Ok(plain_batches(batches)?);
     };
+    let df = crate::sized_jobs::sized(df, &cluster).await;
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
     let run = datafusion::physical_plan::collect(plan.clone(), task_ctx);
@@ -261,6 +271,7 @@ pub async fn stream(df: DataFrame) -> Result<SendableRecordBatchStream> {
     let Some(cluster) = df.task_ctx().session_config().get_extension::<Cluster>() else {
         return Ok(plain_stream(df.execute_stream().await?));
     };
+    let df = crate::sized_jobs::sized(df, &cluster).await;
     let task_ctx = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
     let schema = plan.schema();

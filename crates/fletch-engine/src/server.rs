@@ -1,5 +1,5 @@
 //! The scheduler's one port: Ballista's scheduler gRPC service, Flight SQL
-//! (`--flight-sql`), `/jobs/ID/recovery`, `/healthz` and `/readyz`, behind the token check
+//! (`--flight-sql`), `/jobs/ID/recovery`, `/slots`, `/healthz` and `/readyz`, behind the token check
 //! ([`crate::auth`]) when a token is configured. The port is bound before
 //! anything says it listens.
 
@@ -45,9 +45,10 @@ pub async fn serve(scheduler: Scheduler, wakeups: Wakeups, recoveries: Recoverie
     if flight_sql {
         routes.add_service(flight_sql::service(scheduler.clone(), token.clone()));
     }
+    let slots = axum::Router::new().route("/slots", get(task_slots)).with_state(scheduler.clone());
     let health = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route("/readyz", get(readyz)).with_state(scheduler);
     let jobs = axum::Router::new().route("/jobs/{id}/recovery", get(recovery)).with_state(recoveries);
-    let mut app = routes.routes().into_axum_router().merge(jobs);
+    let mut app = routes.routes().into_axum_router().merge(jobs).merge(slots);
     if let Some(token) = token {
         app = app.layer(middleware::from_fn_with_state(token, require_token));
     } else if !bind.ip().is_loopback() {
@@ -81,6 +82,14 @@ async fn readyz(State(scheduler): State<Scheduler>) -> Response {
         (StatusCode::OK, "ready: executors registered\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready: no executor registered\n").into_response()
+    }
+}
+
+/// The task slots of the registered executors, a number (clients size their jobs by it).
+async fn task_slots(State(scheduler): State<Scheduler>) -> Response {
+    match scheduler.state.executor_manager.get_executors_state().await {
+        Ok(executors) => format!("{}\n", executors.iter().map(|(e, ..)| u64::from(e.specification.vcores)).sum::<u64>()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
