@@ -364,16 +364,17 @@ def main():
         os.makedirs(os.path.join(args.work, d), exist_ok=True)
     # Taken before the runs: what was measured, whatever changes meanwhile.
     measured_versions = versions(args.fletch)
-    cluster = LocalCluster(args.fletch, args.work)
     results = []
-    try:
-        for job in args.jobs.split(","):
-            for scale in PROFILES[args.profile].get(job, []):
-                if args.scales and scale not in [float(x) for x in args.scales.split(",")]:
-                    continue
+    for job in args.jobs.split(","):
+        for scale in PROFILES[args.profile].get(job, []):
+            if args.scales and scale not in [float(x) for x in args.scales.split(",")]:
+                continue
+            # A fresh cluster each time: executors keep the memory of the jobs they ran.
+            cluster = LocalCluster(args.fletch, args.work)
+            try:
                 results.append(run_job(args, job, scale, cluster))
-    finally:
-        cluster.stop()
+            finally:
+                cluster.stop()
     m = machine()
     report = {"date": datetime.date.today().isoformat(), "profile": args.profile, "reps": args.reps, "machine": m,
               "versions": measured_versions, "results": results}
