@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 use datafusion::config::ConfigOptions;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::ExecutionPlan;
@@ -49,31 +51,21 @@ pub const PARTITION_BYTES: u64 = 64 << 20;
 /// is when the input's size or the cluster's slots cannot be told.
 pub async fn sized(df: DataFrame, cluster: &Cluster) -> DataFrame {
     let (mut state, plan) = df.into_parts();
-    let configured = state.config().target_partitions();
-    let local = async {
-        let optimized = state.optimize(&plan)?;
-        DefaultPhysicalPlanner::default().create_physical_plan(&optimized, &state).await
-    };
-    let input = match local.await.map(|p| input(&p)) {
-        Ok(Ok(input)) => input,
-        Ok(Err(source)) => {
-            log::debug!("planned with {configured} partitions: the size of {source} is unknown");
-            return DataFrame::new(state, plan);
-        }
-        Err(e) => {
-            log::debug!("planned with {configured} partitions: cannot plan the query here to size it: {e}");
-            return DataFrame::new(state, plan);
-        }
-    };
-    let slots = match cluster.task_slots().await {
-        Ok(slots) => slots,
-        Err(e) => {
-            log::debug!("planned with {configured} partitions: {e}");
-            return DataFrame::new(state, plan);
-        }
-    };
-    resize(state.config_mut().options_mut(), &input, slots);
+    match measure(&state, &plan, cluster).await {
+        Ok((input, slots)) => resize(state.config_mut().options_mut(), &input, slots),
+        Err(why) => log::debug!("planned with {} partitions: {why}", state.config().target_partitions()),
+    }
     DataFrame::new(state, plan)
+}
+
+/// What `plan` reads (planned here, as a single process would run it) and
+/// the task slots of `cluster`; why not, when either cannot be told.
+async fn measure(state: &SessionState, plan: &LogicalPlan, cluster: &Cluster) -> Result<(Input, usize), String> {
+    let local = async { DefaultPhysicalPlanner::default().create_physical_plan(&state.optimize(plan)?, state).await };
+    let local = local.await.map_err(|e| format!("cannot plan the query here to size it: {e}"))?;
+    let input = input(&local).map_err(|source| format!("the size of {source} is unknown"))?;
+    let slots = cluster.task_slots().await.map_err(|e| e.to_string())?;
+    Ok((input, slots))
 }
 
 /// Sets `options` for a job reading `input` on `slots` task slots.
