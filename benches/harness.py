@@ -30,6 +30,8 @@ from compare import digest, same_digest, same_json, same_members, same_shape, sa
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SEED = 42
+# Data made by another generator version is made again.
+GENERATOR = re.search(r'GENERATOR_VERSION: &str = "([^"]+)"', open(os.path.join(REPO, "crates/fletch-datagen/src/lib.rs")).read())[1]
 
 # The run date of the TAAR jobs: the last day `fletch gen clients-daily` makes.
 TAAR_DATE = "20261121"
@@ -128,7 +130,8 @@ PROFILES = {
 # The engines of a profile, when not every one.
 PROFILE_ENGINES = {"scaling": ["fletch-embedded", "fletch-cluster"]}
 # Profiles whose outputs are too large to keep side by side: each engine's
-# tables are reduced to digests (compare.digest) and deleted after its runs.
+# tables are reduced to digests (compare.digest) and deleted after its runs,
+# and each scale's inputs after its runs (the next scale needs the disk).
 DIGESTED = {"scaling"}
 
 
@@ -199,10 +202,14 @@ def measured(cmd, log_path, extra=()):
     return wall, cpu, peak, out
 
 
+def data_root(work, job, scale):
+    return os.path.join(work, "data", f"{'-'.join(JOBS[job]['datasets'])}-{scale}")
+
+
 def ensure_data(fletch, work, job, scale):
     """The data root of `job` at `scale`, generated unless its manifest already matches."""
     spec = JOBS[job]
-    root = os.path.join(work, "data", f"{'-'.join(spec['datasets'])}-{scale}")
+    root = data_root(work, job, scale)
     manifest = os.path.join(root, "_manifest.json")
     have = {}
     if os.path.exists(manifest):
@@ -212,7 +219,7 @@ def ensure_data(fletch, work, job, scale):
         # The AMO catalogue has one size; the clients draw from it at any scale.
         want = 1.0 if dataset == "amo" else scale
         m = have.get(dataset, {})
-        if m.get("seed") == SEED and m.get("scale") == want:
+        if m.get("seed") == SEED and m.get("scale") == want and m.get("generator") == GENERATOR:
             continue
         print(f"generating {dataset} at scale {want} ...", flush=True)
         subprocess.run([fletch, "gen", dataset, "-q", "--output-root", root, "--scale", str(want), "--seed", str(SEED)],
@@ -375,6 +382,8 @@ def main():
                 results.append(run_job(args, job, scale, cluster))
             finally:
                 cluster.stop()
+            if args.profile in DIGESTED:
+                shutil.rmtree(data_root(args.work, job, scale))
     m = machine()
     report = {"date": datetime.date.today().isoformat(), "profile": args.profile, "reps": args.reps, "machine": m,
               "versions": measured_versions, "results": results}

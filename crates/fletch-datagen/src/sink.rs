@@ -1,8 +1,10 @@
 //! Writing generated tables: Parquet files with fixed writer settings (so
 //! the bytes depend only on the data), staged and committed as a whole.
+//! Zstandard: random hex ids (lookalike's 64-character dids) take half the
+//! bytes they take with Snappy, and read no slower.
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::basic::Compression;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use fletch_engine::location::key_of;
 use fletch_engine::{Error, Location, Result};
@@ -11,7 +13,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 
 pub fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
     let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_created_by("fletch gen".to_string())
         .build();
     fletch_engine::outputs::parquet_bytes(batch.schema(), std::slice::from_ref(batch), Some(props)).map_err(|e| Error::io(format!("cannot encode Parquet: {e}")))
