@@ -82,6 +82,15 @@ fn guidranking_and_guidguid_hand_checked() {
         json!({"A": {"A": 4, "B": 5, "C": 2}, "B": {"A": 5, "C": 2}, "C": {"A": 2, "B": 2, "D": 2}, "D": {"C": 2}})
     );
 
+    // A client-day listed twice: each row pairs its own add-ons, as the
+    // original pairs within a row (its lists were never merged).
+    let repeated = tmp.path().join("repeated");
+    std::fs::create_dir_all(repeated.join("data/telemetry-ml/addon_recommender")).unwrap();
+    std::fs::copy(tmp.path().join("data").join(WHITELIST), repeated.join("data").join(WHITELIST)).unwrap();
+    fixture_table(&repeated.join("data"), "taar_lite_repeated_day.sql", "clients_daily", "submission_date_s3");
+    ok(run("taar-lite-guidguid", repeated.join("data").to_str().unwrap(), o, &["--prefix", "repeated/"]));
+    assert_eq!(read(out.join("repeated/guid_coinstallation.json")), json!({"A": {"B": 2}, "B": {"A": 2}}));
+
     // A dump with no WebExtension file is the original's "Empty AMO whitelist".
     let legacy_only = tmp.path().join("legacy.json");
     std::fs::write(&legacy_only, serde_json::to_vec(&json!({"E": record("E", json!(false), 4.0, "2020-01-01T00:00:00Z", false)})).unwrap()).unwrap();

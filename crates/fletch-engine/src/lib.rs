@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod codec;
 pub mod confined;
 pub mod db;
+pub mod dialect;
 pub mod distribute_by;
 pub mod error;
 pub mod external_tables;

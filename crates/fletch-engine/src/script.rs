@@ -11,8 +11,8 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::planner::object_name_to_table_reference;
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 
+use crate::dialect::FletchDialect;
 use crate::error::{Error, Result};
 use crate::params::Params;
 
@@ -25,7 +25,7 @@ pub struct Script {
 impl Script {
     pub fn parse(source: &str, sql: &str) -> Result<Self> {
         let statements = DFParserBuilder::new(sql)
-            .with_dialect(&GenericDialect {})
+            .with_dialect(&FletchDialect)
             .build()
             .and_then(|mut p| p.parse_statements())
             .map_err(|error| Error::Sql { source: source.to_string(), error })?;
@@ -127,5 +127,15 @@ mod tests {
         let e = Script::parse("q.sql", "SELEC 1").err().unwrap();
         assert!(matches!(e, Error::Sql { error: DataFusionError::SQL(..), .. }), "{e:?}");
         assert!(e.to_string().starts_with("q.sql: "), "{e}");
+    }
+
+    #[tokio::test]
+    async fn lambdas_filter_and_map_a_rows_list_with_parameters_bound() {
+        let script = Script::parse("l.sql", "SELECT array_transform(array_filter(l, x -> x > $min), x -> x * 10) AS l FROM (VALUES ([1, 5, 2, 7])) AS t(l)").unwrap();
+        let mut params = Params::default();
+        params.set_int("min", 2);
+        let rows = script.run_to_last(&SessionContext::new(), &params).await.unwrap().collect().await.unwrap();
+        let shown = datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
+        assert!(shown.contains("| [50, 70] |"), "{shown}");
     }
 }

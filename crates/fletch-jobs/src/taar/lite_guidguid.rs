@@ -13,7 +13,7 @@ use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpe
 
 crate::sql_steps!("taar-lite" {
     window_rows in "taar": Check,
-    addon_rows: View,
+    client_addons: View,
     valid_addons in "taar": View,
     guid_coinstallation: Collected,
 });
@@ -48,7 +48,7 @@ impl Job for GuidGuid {
         params.set_bool("legacy", args.bool("legacy-join") == Some(true));
         rc.prepare(&STEPS.all(), &super::clients_daily_inputs()).await?;
         super::require_rows(rc, &STEPS.window_rows, &params, days, args).await?;
-        rc.run(&STEPS.addon_rows, &params).await?;
+        rc.run(&STEPS.client_addons, &params).await?;
         rc.run(&STEPS.valid_addons, &params).await?;
         let counted = rc.run(&STEPS.guid_coinstallation, &params).await?;
         let pairs = coinstallations(&counted.batches)?;

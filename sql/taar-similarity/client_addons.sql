@@ -1,7 +1,7 @@
--- addon_rows: one row per add-on (in `addon`, with its position `pos` in
--- `active_addons`) of the clients TAAR similarity may cluster: each Firefox
--- release client's latest day from $from to $end with 3 to 99 add-ons listed
--- (system ones included), its features named as the original's `get_samples`.
+-- client_addons: the clients TAAR similarity may cluster, with their
+-- `active_addons`: each Firefox release client's latest day from $from to
+-- $end with 3 to 99 add-ons listed (system ones included), its features
+-- named as the original's `get_samples`.
 WITH sample AS (
   SELECT client_id, active_addons, city,
          CAST(subsession_hours_sum AS DOUBLE) AS subsession_hours_sum,
@@ -31,6 +31,5 @@ latest AS (
   GROUP BY client_id
 )
 SELECT s.client_id, s.city, s.subsession_hours_sum, s.locale, s.os, s.bookmark_count, s.tab_open_count,
-       s.total_uri, s.unique_tlds,
-       unnest(s.active_addons) AS addon, unnest(range(list_size(s.active_addons))) AS pos
+       s.total_uri, s.unique_tlds, s.active_addons
 FROM latest AS l JOIN sample AS s ON s.client_id = l.client_id AND s.submission_date_s3 = l.day

@@ -1,8 +1,8 @@
--- addon_rows: one row per add-on (in `addon`) of the client-days
--- guid_coinstallation counts: each Firefox release client's latest day in
--- the window with more than one add-on listed, weight 1; with $legacy every
--- such day, weighted by the client's number of them, reproducing the
--- original's client-day × client-day join.
+-- client_addons: the client-days guid_coinstallation pairs add-ons in, with
+-- their `active_addons`: each Firefox release client's latest day in the
+-- window with more than one add-on listed, weight 1; with $legacy every such
+-- day, weighted by the client's number of them, reproducing the original's
+-- client-day × client-day join.
 WITH sample AS (
   SELECT client_id, submission_date_s3, active_addons
   FROM clients_daily
@@ -24,10 +24,7 @@ clients AS (
     AND client_id IS NOT NULL
     AND submission_date_s3 > $start AND submission_date_s3 <= $end
   GROUP BY client_id
-),
-kept AS (
-  SELECT s.client_id, s.submission_date_s3 AS day, CASE WHEN $legacy THEN c.days ELSE 1 END AS weight, s.active_addons
-  FROM clients AS c JOIN sample AS s ON s.client_id = c.client_id
-  WHERE $legacy OR s.submission_date_s3 = c.latest
 )
-SELECT client_id, day, weight, unnest(active_addons) AS addon FROM kept
+SELECT CASE WHEN $legacy THEN c.days ELSE 1 END AS weight, s.active_addons
+FROM clients AS c JOIN sample AS s ON s.client_id = c.client_id
+WHERE $legacy OR s.submission_date_s3 = c.latest
