@@ -6,7 +6,8 @@
 //!
 //! sqlparser decides most generic syntax by the dialect's type
 //! ([`Dialect::dialect`]) and the rest by the methods the generic dialect
-//! overrides; both are delegated here, every method by name.
+//! overrides; both are delegated here, every method by name (on a sqlparser
+//! upgrade, against its `src/dialect/generic.rs`).
 
 use std::any::TypeId;
 
