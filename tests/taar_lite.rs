@@ -24,8 +24,8 @@ fn record(guid: &str, webext: Value, rating: f64, created: &str, featured: bool)
            "ratings": {"average": rating}, "first_create_date": created, "is_featured": featured})
 }
 
-/// The hand-checked clients_daily and an AMO whitelist dump of A B C D (WebExtensions), E (legacy) and Pioneer.
-fn lite_input(dir: &Path) -> String {
+/// clients_daily from `fixture` and an AMO whitelist dump of A B C D (WebExtensions), E (legacy) and Pioneer.
+fn lite_input(dir: &Path, fixture: &str) -> String {
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("telemetry-ml/addon_recommender")).unwrap();
     let old = "2020-01-01T00:00:00Z";
@@ -35,14 +35,14 @@ fn lite_input(dir: &Path) -> String {
         .chain([("E".to_string(), record("E", json!(false), 4.0, old, false))])
         .collect();
     std::fs::write(data.join(WHITELIST), serde_json::to_vec(&dump).unwrap()).unwrap();
-    fixture_table(&data, "taar_lite_clients.sql", "clients_daily", "submission_date_s3");
+    fixture_table(&data, fixture, "clients_daily", "submission_date_s3");
     data.to_str().unwrap().to_string()
 }
 
 #[test]
 fn guidranking_and_guidguid_hand_checked() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = lite_input(tmp.path());
+    let data = lite_input(tmp.path(), "taar_lite_clients.sql");
     let out = tmp.path().join("out");
     let o = out.to_str().unwrap();
 
@@ -84,11 +84,8 @@ fn guidranking_and_guidguid_hand_checked() {
 
     // A client-day listed twice: each row pairs its own add-ons, as the
     // original pairs within a row (its lists were never merged).
-    let repeated = tmp.path().join("repeated");
-    std::fs::create_dir_all(repeated.join("data/telemetry-ml/addon_recommender")).unwrap();
-    std::fs::copy(tmp.path().join("data").join(WHITELIST), repeated.join("data").join(WHITELIST)).unwrap();
-    fixture_table(&repeated.join("data"), "taar_lite_repeated_day.sql", "clients_daily", "submission_date_s3");
-    ok(run("taar-lite-guidguid", repeated.join("data").to_str().unwrap(), o, &["--prefix", "repeated/"]));
+    let repeated = lite_input(&tmp.path().join("repeated"), "taar_lite_repeated_day.sql");
+    ok(run("taar-lite-guidguid", &repeated, o, &["--prefix", "repeated/"]));
     assert_eq!(read(out.join("repeated/guid_coinstallation.json")), json!({"A": {"B": 2}, "B": {"A": 2}}));
 
     // A dump with no WebExtension file is the original's "Empty AMO whitelist".

@@ -1,7 +1,7 @@
 -- client_addons: the clients TAAR similarity may cluster, with their
 -- `active_addons`: each Firefox release client's latest day from $from to
 -- $end with 3 to 99 add-ons listed (system ones included), its features
--- named as the original's `get_samples`.
+-- named as the original's `get_samples` (latest_days.sql).
 WITH sample AS (
   SELECT client_id, active_addons, city,
          CAST(subsession_hours_sum AS DOUBLE) AS subsession_hours_sum,
@@ -16,20 +16,7 @@ WITH sample AS (
     AND list_size(active_addons) BETWEEN 3 AND 99
     AND channel = 'release' AND app_name = 'Firefox'
     AND submission_date_s3 >= $from AND submission_date_s3 <= $end
-),
--- The latest day by aggregate and join: a window over client_id would sort
--- every row with its add-on list. It scans clients_daily_sizes, where the
--- add-on lists cost a sixth to decode, with the same filter as sample. The
--- small side comes first: DataFusion builds its hash table from the left input.
-latest AS (
-  SELECT client_id, max(submission_date_s3) AS day
-  FROM clients_daily_sizes
-  WHERE client_id IS NOT NULL AND active_addons IS NOT NULL
-    AND list_size(active_addons) BETWEEN 3 AND 99
-    AND channel = 'release' AND app_name = 'Firefox'
-    AND submission_date_s3 >= $from AND submission_date_s3 <= $end
-  GROUP BY client_id
 )
 SELECT s.client_id, s.city, s.subsession_hours_sum, s.locale, s.os, s.bookmark_count, s.tab_open_count,
        s.total_uri, s.unique_tlds, s.active_addons
-FROM latest AS l JOIN sample AS s ON s.client_id = l.client_id AND s.submission_date_s3 = l.day
+FROM latest_days AS l JOIN sample AS s ON s.client_id = l.client_id AND s.submission_date_s3 = l.day

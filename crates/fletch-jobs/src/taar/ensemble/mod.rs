@@ -21,6 +21,7 @@ use crate::framework::{Input, Job, JobArgs, JobSpec, OutputFormat, OutputSpec, P
 use regression::Penalty;
 
 crate::sql_steps!("taar-ensemble" {
+    latest_days in "taar": View,
     addon_rows: View,
     clients: Scratch(&[]),
     stacked: Scratch(&[]),
@@ -111,6 +112,7 @@ impl Job for TaarEnsemble {
         params.set_string("from", from.format("%Y%m%d").to_string());
         params.set_string("end", rc.date_compact());
         params.set_int("min_installed", min_installed);
+        rc.run(&STEPS.latest_days, &params).await?;
         rc.run(&STEPS.addon_rows, &params).await?;
         let clients = rc.run(&STEPS.clients, &params).await?.rows.unwrap_or(0);
         if clients == 0 && !rc.dry_run() {

@@ -23,6 +23,7 @@ use crate::framework::{Job, JobArgs, JobSpec, OutputFormat, OutputSpec, ParamSpe
 pub use donors::{DonorSchema, ETL_KEYS, quotas};
 
 crate::sql_steps!("taar-similarity" {
+    latest_days in "taar": View,
     client_addons: View,
     valid_addons in "taar": View,
     clients: Scratch(&[]),
@@ -131,6 +132,7 @@ impl Job for TaarSimilarity {
         params.set_string("end", rc.date_compact());
         params.set_strings("whitelist", &whitelist);
         params.set_int("num_features", NUM_FEATURES);
+        rc.run(&STEPS.latest_days, &params).await?;
         rc.run(&STEPS.client_addons, &params).await?;
         rc.run(&STEPS.valid_addons, &params).await?;
         let staged = rc.run(&STEPS.clients, &params).await?;
